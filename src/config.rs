@@ -1,0 +1,155 @@
+//! Configuration of one discovery, and the limits that bound it.
+
+use std::time::Duration;
+
+/// Most URL and address redirects followed in one discovery, together. Microsoft's POX
+/// `RedirectUrl` reference and its GetUserSettings sample both stop after 10 hops.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// Safety bound on the actions one discovery may emit. The protocol itself stays far below it
+/// (at most 11 address generations of a handful of candidates, each at most a few retries), so
+/// reaching it means a bug or a hostile world that the other limits missed.
+pub const MAX_ACTIONS: usize = 512;
+
+/// Most SRV targets tried for one domain. Real Autodiscover SRV sets have one to three records;
+/// the cap keeps a hostile answer of thousands of records from multiplying the work.
+pub const MAX_SRV_TARGETS: usize = 8;
+
+/// Most retries of one URL after `ServerBusy` or HTTP 503.
+pub const MAX_BUSY_RETRIES: u32 = 2;
+
+/// First back-off after `ServerBusy` or 503 without `Retry-After`; it doubles per retry.
+pub const BUSY_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Longest back-off taken from a `Retry-After` header; longer values are clamped so that one
+/// busy server cannot stall the discovery.
+pub const MAX_BUSY_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Default largest response body. Autodiscover responses are a few kilobytes (a SOAP answer with
+/// every setting is around 20 KB), so 1 MiB leaves wide room while bounding a hostile body.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Default per-request timeout, covering connect, TLS, request and response.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default deadline for the whole discovery.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Default stagger of [`Strategy::Parallel`]. A healthy Autodiscover server answers an
+/// authenticated POST in well under a second, including TLS (an estimate from typical
+/// Exchange Online round trips of 300 to 700 ms), so one second rarely starts a second
+/// candidate needlessly, while a black-holed first candidate costs one second instead of a
+/// full request timeout.
+pub const DEFAULT_STAGGER: Duration = Duration::from_secs(1);
+
+/// Default grace of [`Strategy::Parallel`]: how long a lower-priority answer waits for
+/// higher-priority candidates that are still running.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+/// Microsoft 365 hosts trusted with credentials without being listed: the Autodiscover and EWS
+/// front ends of the worldwide, US government and China (21Vianet) clouds.
+pub const MICROSOFT_365_HOSTS: &[&str] = &[
+    "autodiscover-s.outlook.com",
+    "autodiscover.outlook.com",
+    "outlook.office365.com",
+    "outlook.office.com",
+    "autodiscover-s.office365.us",
+    "outlook.office365.us",
+    "autodiscover.partner.outlook.cn",
+    "partner.outlook.cn",
+];
+
+/// How candidates are probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// One candidate at a time, in protocol order.
+    Sequential,
+    /// Start the next candidate whenever the ones before it have not answered within
+    /// `stagger`, and take answers in priority order: a lower-priority answer is used once
+    /// every higher-priority candidate has failed, or `grace` after it arrived.
+    Parallel {
+        /// Delay before starting the next candidate.
+        stagger: Duration,
+        /// How long a lower-priority answer waits for higher-priority candidates.
+        grace: Duration,
+    },
+}
+
+impl Default for Strategy {
+    fn default() -> Self {
+        Strategy::Parallel {
+            stagger: DEFAULT_STAGGER,
+            grace: DEFAULT_GRACE,
+        }
+    }
+}
+
+/// What to do with a redirect to a host that is not trusted with credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UntrustedRedirects {
+    /// Follow it, but never attach credentials there. Servers that need authentication then
+    /// answer 401, and the final error names the host and how to trust it.
+    #[default]
+    FollowWithoutCredentials,
+    /// Do not follow it; the candidate fails.
+    Reject,
+}
+
+/// Configuration of one discovery. `Config::default()` suits most callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// How candidates are probed.
+    pub strategy: Strategy,
+    /// Timeout of each request and lookup.
+    pub request_timeout: Duration,
+    /// Deadline of the whole discovery, from `Discoverer::new`.
+    pub deadline: Duration,
+    /// Hosts trusted with credentials besides the email domain, its subdomains and
+    /// [`MICROSOFT_365_HOSTS`]. An entry `example.net` trusts that host only; `.example.net`
+    /// trusts its subdomains too.
+    pub trusted_hosts: Vec<String>,
+    /// What to do with redirects to other hosts.
+    pub untrusted_redirects: UntrustedRedirects,
+    /// Seed of the RFC 2782 weighted choice among SRV records of equal priority.
+    pub srv_seed: u64,
+    /// Largest response body a driver may read.
+    pub max_response_bytes: usize,
+    /// Whether to read and write the endpoint cache.
+    pub use_cache: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            trusted_hosts: Vec::new(),
+            untrusted_redirects: UntrustedRedirects::default(),
+            srv_seed: 0,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            use_cache: true,
+        }
+    }
+}
+
+impl Config {
+    /// Adds a host trusted with credentials (see [`Config::trusted_hosts`]).
+    pub fn trust_host(mut self, host: impl Into<String>) -> Self {
+        let host = host
+            .into()
+            .trim()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if !host.is_empty() {
+            self.trusted_hosts.push(host);
+        }
+        self
+    }
+
+    /// Sets the strategy.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+}

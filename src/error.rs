@@ -1,0 +1,185 @@
+//! The crate's error type.
+
+use crate::answer::ServerError;
+use crate::trace::{Attempt, TraceLines};
+
+/// A URL that answered 401, with the schemes it offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Challenge {
+    /// The URL that answered 401.
+    pub url: String,
+    /// The schemes of its `WWW-Authenticate` headers, in order.
+    pub schemes: Vec<String>,
+}
+
+/// Why a request could not be built or a discovery failed.
+///
+/// Every discovery failure carries the per-candidate trace; [`Error::trace`] returns it, and the
+/// `Display` text lists it one attempt per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The email address cannot start a discovery.
+    #[error("invalid email address {address:?}: {reason}")]
+    InvalidEmail {
+        /// The address as given.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A requested setting name is not defined by MS-OXWSADISC.
+    #[error("unknown setting {name:?}; valid settings are: {valid}")]
+    UnknownSetting {
+        /// The name as given.
+        name: String,
+        /// Every valid name, comma-separated.
+        valid: String,
+    },
+    /// The caller asked for no settings at all.
+    #[error("no settings requested; ask for at least one, such as ExternalEwsUrl")]
+    NoSettings,
+    /// No candidate returned settings or a decisive answer.
+    #[error("no Autodiscover endpoint answered for {email}; check the address and the domain's DNS (autodiscover host or _autodiscover._tcp SRV record). Tried:{}", TraceLines(trace))]
+    NotFound {
+        /// The address asked for last.
+        email: String,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+    /// The only Autodiscover answers were 401s from hosts that received credentials.
+    #[error("credentials rejected by {}; check the user name and password or token, and that the server accepts one of the offered schemes. Tried:{}", challenge_list(challenges), TraceLines(trace))]
+    CredentialsRejected {
+        /// Each URL that answered 401 and the schemes it offered.
+        challenges: Vec<Challenge>,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+    /// The endpoint that could answer is on a host that is not trusted with credentials.
+    #[error("Autodiscover led to {url}, but host {host:?} is not trusted with credentials; if it belongs to your mail provider, add it with Config::trust_host. Tried:{}", TraceLines(trace))]
+    UntrustedHost {
+        /// The host.
+        host: String,
+        /// The URL on that host.
+        url: String,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+    /// The server said the address has no mailbox (SOAP `InvalidUser`, POX 500, 501, 602).
+    #[error(
+        "{url} reports no mailbox for {email}: {error}. Check the address. Tried:{}",
+        TraceLines(trace)
+    )]
+    InvalidUser {
+        /// The address asked for.
+        email: String,
+        /// The URL that answered.
+        url: String,
+        /// The server's error.
+        error: Box<ServerError>,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+    /// The server rejected the request itself (SOAP `InvalidRequest`, POX 600, 601).
+    #[error("{url} rejected the Autodiscover request: {error}. Try the other flavour (SOAP or POX). Tried:{}", TraceLines(trace))]
+    InvalidRequest {
+        /// The URL that answered.
+        url: String,
+        /// The server's error.
+        error: Box<ServerError>,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+    /// An address redirect named an address already asked for.
+    #[error("circular address redirect: {}; the server configuration is inconsistent. Tried:{}", addresses.join(" -> "), TraceLines(trace))]
+    RedirectLoop {
+        /// The addresses in the order they were asked for, ending with the repeated one.
+        addresses: Vec<String>,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+    /// More redirects than [`MAX_REDIRECTS`](crate::config::MAX_REDIRECTS).
+    #[error(
+        "more than {limit} redirects; the server configuration is probably looping. Tried:{}",
+        TraceLines(trace)
+    )]
+    TooManyRedirects {
+        /// The limit.
+        limit: usize,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+    /// The overall deadline passed.
+    #[error("discovery did not finish within {seconds} s; raise the deadline or check the network. Tried:{}", TraceLines(trace))]
+    DeadlineExceeded {
+        /// The deadline in seconds.
+        seconds: u64,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+    /// The safety bound on the number of actions was reached.
+    #[error(
+        "discovery used more than {limit} actions and was stopped. Tried:{}",
+        TraceLines(trace)
+    )]
+    ActionLimit {
+        /// The limit.
+        limit: usize,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
+}
+
+fn challenge_list(challenges: &[Challenge]) -> String {
+    challenges
+        .iter()
+        .map(|challenge| {
+            if challenge.schemes.is_empty() {
+                format!("{} (no scheme offered)", challenge.url)
+            } else {
+                format!(
+                    "{} (offers {})",
+                    challenge.url,
+                    challenge.schemes.join(", ")
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Error {
+    /// Returns the per-candidate trace of a discovery failure; empty for request errors.
+    pub fn trace(&self) -> &[Attempt] {
+        match self {
+            Error::InvalidEmail { .. } | Error::UnknownSetting { .. } | Error::NoSettings => &[],
+            Error::NotFound { trace, .. }
+            | Error::CredentialsRejected { trace, .. }
+            | Error::UntrustedHost { trace, .. }
+            | Error::InvalidUser { trace, .. }
+            | Error::InvalidRequest { trace, .. }
+            | Error::RedirectLoop { trace, .. }
+            | Error::TooManyRedirects { trace, .. }
+            | Error::DeadlineExceeded { trace, .. }
+            | Error::ActionLimit { trace, .. } => trace,
+        }
+    }
+
+    /// Returns a stable snake_case name of the variant, for scripts and exit codes.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidEmail { .. } => "invalid_email",
+            Error::UnknownSetting { .. } => "unknown_setting",
+            Error::NoSettings => "no_settings",
+            Error::NotFound { .. } => "not_found",
+            Error::CredentialsRejected { .. } => "credentials_rejected",
+            Error::UntrustedHost { .. } => "untrusted_host",
+            Error::InvalidUser { .. } => "invalid_user",
+            Error::InvalidRequest { .. } => "invalid_request",
+            Error::RedirectLoop { .. } => "redirect_loop",
+            Error::TooManyRedirects { .. } => "too_many_redirects",
+            Error::DeadlineExceeded { .. } => "deadline_exceeded",
+            Error::ActionLimit { .. } => "action_limit",
+        }
+    }
+}
