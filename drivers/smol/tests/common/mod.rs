@@ -1,0 +1,45 @@
+//! Helpers shared by the smol driver's test files.
+
+use autodiscover_scenarios::world::{soap_settings, xml_response, SOAP_PATH};
+use autodiscover_scenarios::ScenarioRun;
+use autodiscover_smol::{CacheChoice, Options, Roots};
+use autodiscover_testworld::{Handler, RecordedRequest, Reply, Response};
+
+/// The session cookie value that [`basic_protected`] sets, which logs must not show.
+pub const SESSION_COOKIE: &str = "cookie-secret-3c8d";
+
+/// Returns options that reach the run's world: its nameserver, CA file and overrides, with no
+/// credentials and no cache.
+pub fn options(run: &ScenarioRun) -> Options {
+    let mut options = Options::new()
+        .config(run.config.clone())
+        .nameserver(run.nameserver)
+        .roots(Roots::None)
+        .ca_file(&run.ca_file)
+        .cache(CacheChoice::None);
+    for (host, port, addr) in &run.connect_overrides {
+        options = options.connect_to(host.clone(), *port, *addr);
+    }
+    options
+}
+
+/// Returns a handler that responds with settings and a session cookie when the request carries
+/// `Authorization`, else with a Basic challenge.
+pub fn basic_protected() -> Handler {
+    Handler::new(|request: &RecordedRequest| {
+        if request.path() != SOAP_PATH {
+            Reply::status(404)
+        } else if request.has_header("Authorization") {
+            xml_response(soap_settings())
+                .header(
+                    "Set-Cookie",
+                    &format!("X-BackEndCookie={SESSION_COOKIE}; path=/"),
+                )
+                .into()
+        } else {
+            Response::new(401)
+                .header("WWW-Authenticate", "Basic realm=\"example.com\"")
+                .into()
+        }
+    })
+}
