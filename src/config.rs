@@ -6,10 +6,12 @@ use std::time::Duration;
 /// `RedirectUrl` reference and its GetUserSettings sample both stop after 10 hops.
 pub const MAX_REDIRECTS: usize = 10;
 
-/// Safety bound on the actions one discovery may emit. The protocol itself stays far below it
-/// (at most 11 address generations of a handful of candidates, each at most a few retries), so
-/// reaching it means a bug or a hostile world that the other limits missed.
-pub const MAX_ACTIONS: usize = 512;
+/// Safety bound on the actions one discovery may emit. An estimate of the worst case inside the
+/// other limits: 11 addresses, each with a cache read and write, four candidates with an
+/// address lookup and three tries each, and eight SRV targets with a lookup and three tries,
+/// about 55 actions an address or 600 in all, plus the 10 redirects. Reaching the bound means a
+/// bug or a hostile world that the other limits missed.
+pub const MAX_ACTIONS: usize = 1024;
 
 /// Most SRV targets tried for one domain. Real Autodiscover SRV sets have one to three records;
 /// the cap keeps a hostile answer of thousands of records from multiplying the work.
@@ -135,13 +137,12 @@ impl Default for Config {
 
 impl Config {
     /// Adds a host trusted with credentials (see [`Config::trusted_hosts`]).
+    ///
+    /// The entry is normalised: a scheme, a path and a trailing dot are dropped, the name is
+    /// lowercased, and a leading `*.` is read as `.` (the host's subdomains too).
     pub fn trust_host(mut self, host: impl Into<String>) -> Self {
-        let host = host
-            .into()
-            .trim()
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
-        if !host.is_empty() {
+        let host = normalize_trusted_host(&host.into());
+        if !host.is_empty() && host != "." {
             self.trusted_hosts.push(host);
         }
         self
@@ -152,4 +153,13 @@ impl Config {
         self.strategy = strategy;
         self
     }
+}
+
+/// Normalises an entry of [`Config::trusted_hosts`] the way [`Config::trust_host`] documents.
+pub(crate) fn normalize_trusted_host(entry: &str) -> String {
+    let entry = entry.trim();
+    let entry = entry.split_once("://").map_or(entry, |(_, rest)| rest);
+    let entry = entry.split(['/', '?', '#']).next().unwrap_or("");
+    let entry = entry.strip_prefix('*').unwrap_or(entry);
+    entry.trim_end_matches('.').to_ascii_lowercase()
 }

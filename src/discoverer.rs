@@ -14,7 +14,7 @@ use tracing::{debug, trace};
 use url::Url;
 
 use crate::action::{Action, ActionId, CacheEntry, HttpRequest, Method};
-use crate::config::{Config, Strategy, MAX_ACTIONS};
+use crate::config::{Config, Strategy, UntrustedRedirects, MAX_ACTIONS};
 use crate::error::{Challenge, Error};
 use crate::event::{DnsError, Event, HttpResponse, SrvRecord};
 use crate::outcome::{Discovery, Redirect};
@@ -24,7 +24,7 @@ use crate::trace::{Attempt, AttemptResult, Step};
 use crate::trust::{check_endpoint_url, host_of, is_trusted_host, normalize_url};
 use crate::{answer::ServerError, pox, soap, srv};
 
-use candidate::{Candidate, Next, State};
+use candidate::{Candidate, Decisive, Next, State};
 
 /// Runs one Autodiscover discovery without doing any IO.
 ///
@@ -111,8 +111,11 @@ enum HostState {
 struct Failures {
     /// The first user-level error (InvalidUser and the like), with its URL and address.
     user_error: Option<(ServerError, String, String)>,
-    /// The first request-level error, with its URL.
+    /// The first request-level error (InvalidRequest, InvalidSetting), with its URL.
     request_error: Option<(ServerError, String)>,
+    /// The first other server error (InternalServerError, NotFederated, unknown codes), with
+    /// its URL.
+    server_error: Option<(ServerError, String)>,
     /// 401 answers to requests that carried credentials.
     challenges: Vec<Challenge>,
     /// The first host that answered 401 without credentials, or whose redirect was rejected
@@ -135,7 +138,7 @@ impl Discoverer {
             trusted_domains: vec![email.domain().to_owned()],
             addresses: vec![email],
             now,
-            deadline: now + config.deadline,
+            deadline: later(now, config.deadline),
             config,
             queue: VecDeque::new(),
             next_id: 0,
@@ -185,7 +188,7 @@ impl Discoverer {
                 State::Backoff { until, .. } => next = next.min(*until),
                 State::Answered { at, .. } => {
                     if let Strategy::Parallel { grace, .. } = self.config.strategy {
-                        next = next.min(*at + grace);
+                        next = next.min(later(*at, grace));
                     }
                 }
                 _ => {}
@@ -280,7 +283,13 @@ impl Discoverer {
             }
         }
 
+        // Answers whose turn has come are taken before retries go out, so that a retry is never
+        // sent for a discovery that has just ended or restarted.
+        self.schedule();
         for index in 0..self.candidates.len() {
+            if self.finished {
+                return;
+            }
             if let State::Backoff { until, next } = &self.candidates[index].state {
                 if *until <= self.now {
                     let next = next.clone();
@@ -309,7 +318,7 @@ impl Discoverer {
         if self.config.use_cache {
             let domain = self.current().domain().to_owned();
             let id = self.push_action(|id| Action::CacheGet { id, domain });
-            let deadline = self.now + self.config.request_timeout;
+            let deadline = later(self.now, self.config.request_timeout);
             self.pending.insert(id, Pending::Cache { deadline });
             self.cache_lookup = Some(id);
         } else {
@@ -335,13 +344,17 @@ impl Discoverer {
         }
         self.cache_lookup = None;
         if let Some(entry) = entry {
-            if entry.flavor == self.flavor && check_endpoint_url(&entry.endpoint).is_ok() {
-                debug!(endpoint = %entry.endpoint, "trying the cached endpoint");
-                let mut candidate = Candidate::new(Step::Cache);
-                candidate.cached_endpoint = Some(entry.endpoint);
-                self.candidates.push(candidate);
+            let endpoint = clean_endpoint(&entry.endpoint);
+            if entry.flavor != self.flavor {
+                debug!(endpoint = %endpoint, flavor = %entry.flavor, "ignoring a cache entry of another flavour");
+            } else if let Err(reason) = check_endpoint_url(&endpoint) {
+                debug!(endpoint = %endpoint, %reason, "purging an unusable cache entry");
+                self.purge_cache();
             } else {
-                debug!(endpoint = %entry.endpoint, flavor = %entry.flavor, "ignoring a cache entry of another flavour or an unusable URL");
+                debug!(endpoint = %endpoint, "trying the cached endpoint");
+                let mut candidate = Candidate::new(Step::Cache);
+                candidate.cached_endpoint = Some(endpoint);
+                self.candidates.push(candidate);
             }
         }
         self.add_protocol_candidates();
@@ -366,7 +379,7 @@ impl Discoverer {
             .iter()
             .filter_map(|candidate| candidate.started_at)
             .max()?;
-        Some(last_started + stagger)
+        Some(later(last_started, stagger))
     }
 
     fn has_answer(&self) -> bool {
@@ -397,7 +410,7 @@ impl Discoverer {
             }
             if let Strategy::Parallel { grace, .. } = self.config.strategy {
                 let ripe = self.candidates.iter().position(|candidate| {
-                    matches!(candidate.state, State::Answered { at, .. } if at + grace <= self.now)
+                    matches!(candidate.state, State::Answered { at, .. } if later(at, grace) <= self.now)
                 });
                 if let Some(index) = ripe {
                     self.take_answer(index);
@@ -447,9 +460,26 @@ impl Discoverer {
                     return;
                 }
             },
-            Step::Domain => Next::Post(endpoint_url(&domain, path)),
-            Step::AutodiscoverHost => {
-                Next::Post(endpoint_url(&format!("autodiscover.{domain}"), path))
+            Step::Domain | Step::AutodiscoverHost => {
+                let host = if step == Step::Domain {
+                    domain
+                } else {
+                    format!("autodiscover.{domain}")
+                };
+                match endpoint_url(&host, path) {
+                    Some(url) => Next::Post(url),
+                    None => {
+                        candidate.state = State::Failed;
+                        self.record(
+                            index,
+                            host,
+                            AttemptResult::InvalidEndpoint {
+                                reason: "not a usable https host name".to_owned(),
+                            },
+                        );
+                        return;
+                    }
+                }
             }
             Step::HttpRedirect => {
                 match Url::parse(&format!(
@@ -465,7 +495,7 @@ impl Discoverer {
             Step::Srv => {
                 let name = format!("_autodiscover._tcp.{domain}");
                 let id = self.push_action(|id| Action::DnsSrv { id, name });
-                let deadline = self.now + self.config.request_timeout;
+                let deadline = later(self.now, self.config.request_timeout);
                 self.pending.insert(
                     id,
                     Pending::Srv {
@@ -500,7 +530,7 @@ impl Discoverer {
                 self.hosts.insert(host.clone(), HostState::Resolving);
                 let lookup = host.clone();
                 let id = self.push_action(|id| Action::DnsA { id, host: lookup });
-                let deadline = self.now + self.config.request_timeout;
+                let deadline = later(self.now, self.config.request_timeout);
                 self.pending.insert(
                     id,
                     Pending::Dns {
@@ -521,6 +551,9 @@ impl Discoverer {
         self.hosts.insert(host.to_owned(), state);
 
         for index in 0..self.candidates.len() {
+            if self.finished {
+                return;
+            }
             let State::Resolving {
                 host: waiting,
                 next,
@@ -563,7 +596,7 @@ impl Discoverer {
                 debug!(?targets, "SRV targets in order");
                 self.candidates[index].srv_targets = targets.into();
                 if !self.next_srv_target(index) {
-                    self.record(index, name, AttemptResult::SrvNoUsableRecord);
+                    // Every target was skipped, and the trace already says why for each.
                     self.fail_candidate(index);
                 }
             }
@@ -574,21 +607,38 @@ impl Discoverer {
     fn next_srv_target(&mut self, index: usize) -> bool {
         let path = self.flavor.path();
         while let Some(target) = self.candidates[index].srv_targets.pop_front() {
-            let url = endpoint_url(&target, path);
-            if let Err(reason) = check_endpoint_url(&url) {
-                let name = format!("_autodiscover._tcp.{}", self.current().domain());
+            let Some(url) = endpoint_url(&target, path) else {
                 self.record(
                     index,
-                    name,
-                    AttemptResult::RedirectRejected {
-                        to: url.to_string(),
-                        reason,
+                    target,
+                    AttemptResult::InvalidEndpoint {
+                        reason: "the SRV target is not a usable https host name".to_owned(),
                     },
                 );
                 continue;
-            }
+            };
             if self.is_visited(&url) {
                 self.record(index, url.to_string(), AttemptResult::AlreadyTried);
+                continue;
+            }
+
+            // A target outside the trusted hosts is a redirect by DNS, so the configuration's
+            // policy for untrusted redirects applies to it too.
+            let trusted = is_trusted_host(&target, &self.trusted_domains, &self.config);
+            if !trusted && self.config.untrusted_redirects == UntrustedRedirects::Reject {
+                if self.failures.untrusted.is_none() {
+                    self.failures.untrusted = Some((target.clone(), url.to_string()));
+                }
+                self.record(
+                    index,
+                    format!("_autodiscover._tcp.{}", self.current().domain()),
+                    AttemptResult::RedirectRejected {
+                        to: url.to_string(),
+                        reason: format!(
+                            "host {target:?} is not trusted and the configuration rejects such redirects"
+                        ),
+                    },
+                );
                 continue;
             }
             self.go_to(index, Next::Post(url));
@@ -651,7 +701,7 @@ impl Discoverer {
             credentials_allowed,
         };
         let id = self.push_action(|id| Action::HttpRequest { id, request });
-        let deadline = self.now + self.config.request_timeout;
+        let deadline = later(self.now, self.config.request_timeout);
         self.pending.insert(
             id,
             Pending::Http {
@@ -702,15 +752,20 @@ impl Discoverer {
         candidate.state = State::Failed;
         if candidate.step == Step::Cache && candidate.purge_on_failure {
             candidate.purge_on_failure = false;
-            let domain = self.current().domain().to_owned();
-            debug!(%domain, "purging the cache entry that stopped working");
-            let id = self.push_action(|id| Action::CachePut {
-                id,
-                domain,
-                entry: None,
-            });
-            self.pending.insert(id, Pending::CacheWrite);
+            debug!(domain = %self.current().domain(), "purging the cache entry that stopped working");
+            self.purge_cache();
         }
+    }
+
+    /// Removes the current domain's cache entry.
+    fn purge_cache(&mut self) {
+        let domain = self.current().domain().to_owned();
+        let id = self.push_action(|id| Action::CachePut {
+            id,
+            domain,
+            entry: None,
+        });
+        self.pending.insert(id, Pending::CacheWrite);
     }
 
     fn record(&mut self, index: usize, target: String, result: AttemptResult) {
@@ -727,6 +782,10 @@ impl Discoverer {
     fn push_action(&mut self, build: impl FnOnce(ActionId) -> Action) -> ActionId {
         self.next_id += 1;
         let id = ActionId(self.next_id);
+        if self.finished {
+            // Inert: the id is handed out so callers stay simple, but nothing is emitted.
+            return id;
+        }
         self.actions_emitted += 1;
         self.queue.push_back(build(id));
         if self.actions_emitted > MAX_ACTIONS && !self.finished {
@@ -742,18 +801,22 @@ impl Discoverer {
     fn on_deadline(&mut self) {
         // An answer that is only waiting for slower higher-priority candidates is better than
         // no answer at all.
-        if let Some(index) = self
-            .candidates
-            .iter()
-            .position(|candidate| matches!(candidate.state, State::Answered { .. }))
-        {
+        if let Some(index) = self.candidates.iter().position(|candidate| {
+            matches!(
+                candidate.state,
+                State::Answered {
+                    answer: Decisive::Settings { .. },
+                    ..
+                }
+            )
+        }) {
             self.take_answer(index);
             return;
         }
         self.abandon_pending();
         let trace = self.trace.clone();
         self.finish(Err(Error::DeadlineExceeded {
-            seconds: self.config.deadline.as_secs(),
+            milliseconds: u64::try_from(self.config.deadline.as_millis()).unwrap_or(u64::MAX),
             trace,
         }));
     }
@@ -788,14 +851,37 @@ impl Discoverer {
     }
 }
 
-/// Builds `https://HOST/PATH`.
-fn endpoint_url(host: &str, path: &str) -> Url {
-    let text = format!("https://{host}{path}");
-    Url::parse(&text).unwrap_or_else(|_| {
-        // Hosts come from a checked email domain or a checked SRV target, so this cannot fail;
-        // a fallback URL that fails the endpoint checks keeps the machine panic-free anyway.
-        Url::parse("https://invalid.invalid/").expect("literal URL parses")
-    })
+/// Returns `url` without a fragment and without a trailing dot on its host, the form every
+/// request uses.
+pub(crate) fn clean_endpoint(url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    let stripped = url
+        .host_str()
+        .and_then(|host| host.strip_suffix('.'))
+        .map(str::to_owned);
+    if let Some(host) = stripped {
+        // A host that parsed with a trailing dot parses without it too; if not, keep it as is.
+        let _ = url.set_host(Some(&host));
+    }
+    url
+}
+
+/// Builds `https://HOST/PATH`, or `None` when that is not a usable endpoint URL.
+fn endpoint_url(host: &str, path: &str) -> Option<Url> {
+    let url = Url::parse(&format!("https://{host}{path}")).ok()?;
+    check_endpoint_url(&url).ok()?;
+    Some(url)
+}
+
+/// Returns `now + duration`, saturating far in the future instead of overflowing, so that a
+/// configuration such as `Duration::MAX` means "no limit" rather than a panic.
+pub(crate) fn later(now: Instant, duration: Duration) -> Instant {
+    /// About 30 years: beyond any discovery, and representable on every platform.
+    const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+    now.checked_add(duration.min(FAR_FUTURE))
+        .or_else(|| now.checked_add(Duration::from_secs(24 * 3600)))
+        .unwrap_or(now)
 }
 
 /// The busy back-off for a retry: `Retry-After` seconds when given, else doubling from

@@ -90,6 +90,20 @@ pub enum Error {
         /// What was tried.
         trace: Vec<Attempt>,
     },
+    /// The server failed for a reason of its own (SOAP `InternalServerError`, `NotFederated`, an
+    /// unknown code; POX 603).
+    #[error(
+        "{url} failed: {error}. The server may be misconfigured or down; try again later. Tried:{}",
+        TraceLines(trace)
+    )]
+    ServerFailed {
+        /// The URL that answered.
+        url: String,
+        /// The server's error.
+        error: Box<ServerError>,
+        /// What was tried.
+        trace: Vec<Attempt>,
+    },
     /// An address redirect named an address already asked for.
     #[error("circular address redirect: {}; the server configuration is inconsistent. Tried:{}", addresses.join(" -> "), TraceLines(trace))]
     RedirectLoop {
@@ -110,16 +124,16 @@ pub enum Error {
         trace: Vec<Attempt>,
     },
     /// The overall deadline passed.
-    #[error("discovery did not finish within {seconds} s; raise the deadline or check the network. Tried:{}", TraceLines(trace))]
+    #[error("discovery did not finish within {} s; raise Config::deadline or check the network. Tried:{}", seconds_text(*milliseconds), TraceLines(trace))]
     DeadlineExceeded {
-        /// The deadline in seconds.
-        seconds: u64,
+        /// The deadline in milliseconds.
+        milliseconds: u64,
         /// What was tried.
         trace: Vec<Attempt>,
     },
     /// The safety bound on the number of actions was reached.
     #[error(
-        "discovery used more than {limit} actions and was stopped. Tried:{}",
+        "discovery used more than {limit} actions and was stopped; the servers' redirects and retries are probably looping, so check their configuration. Tried:{}",
         TraceLines(trace)
     )]
     ActionLimit {
@@ -128,6 +142,19 @@ pub enum Error {
         /// What was tried.
         trace: Vec<Attempt>,
     },
+}
+
+/// Formats milliseconds as seconds without losing a fraction: `1500` as `1.5`.
+fn seconds_text(milliseconds: u64) -> String {
+    let whole = milliseconds / 1000;
+    let fraction = milliseconds % 1000;
+    if fraction == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{fraction:03}")
+            .trim_end_matches('0')
+            .to_owned()
+    }
 }
 
 fn challenge_list(challenges: &[Challenge]) -> String {
@@ -158,6 +185,7 @@ impl Error {
             | Error::UntrustedHost { trace, .. }
             | Error::InvalidUser { trace, .. }
             | Error::InvalidRequest { trace, .. }
+            | Error::ServerFailed { trace, .. }
             | Error::RedirectLoop { trace, .. }
             | Error::TooManyRedirects { trace, .. }
             | Error::DeadlineExceeded { trace, .. }
@@ -176,6 +204,7 @@ impl Error {
             Error::UntrustedHost { .. } => "untrusted_host",
             Error::InvalidUser { .. } => "invalid_user",
             Error::InvalidRequest { .. } => "invalid_request",
+            Error::ServerFailed { .. } => "server_failed",
             Error::RedirectLoop { .. } => "redirect_loop",
             Error::TooManyRedirects { .. } => "too_many_redirects",
             Error::DeadlineExceeded { .. } => "deadline_exceeded",

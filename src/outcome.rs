@@ -47,6 +47,17 @@ pub enum Warning {
     /// Only the internal EWS URL was returned, which may not be reachable from outside the
     /// organization's network.
     InternalEwsUrlOnly,
+    /// The endpoint that answered is on a host not trusted with credentials, so the request
+    /// carried none and the answer is unauthenticated. Such an endpoint is not cached.
+    UntrustedEndpoint {
+        /// The host.
+        host: String,
+    },
+    /// An EWS URL setting uses plain http.
+    InsecureEwsUrl {
+        /// The setting name.
+        setting: String,
+    },
     /// No EWS URL was returned at all.
     NoEwsUrl,
     /// An EWS URL setting was present but not a valid absolute URL.
@@ -73,6 +84,13 @@ impl fmt::Display for Warning {
             Warning::InternalEwsUrlOnly => f.write_str(
                 "only the internal EWS URL was returned; it may be unreachable outside the organization's network",
             ),
+            Warning::UntrustedEndpoint { host } => write!(
+                f,
+                "the settings came from {host}, which is not trusted with credentials, so they are unauthenticated; trust the host with Config::trust_host if it is your mail provider's"
+            ),
+            Warning::InsecureEwsUrl { setting } => {
+                write!(f, "{setting} uses plain http; credentials sent there travel unencrypted")
+            }
             Warning::NoEwsUrl => f.write_str("the response carried no EWS URL"),
             Warning::InvalidEwsUrl { setting, value } => {
                 write!(f, "{setting} is not a valid URL: {value:?}")

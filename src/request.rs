@@ -130,6 +130,12 @@ pub(crate) fn check_domain(domain: &str) -> Result<(), String> {
             "the domain {domain:?} has a single label; Autodiscover never queries a top-level domain"
         ));
     }
+    let last = labels.last().copied().unwrap_or("");
+    if !last.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(format!(
+            "the domain {domain:?} ends in {last:?}, which is not a top-level domain (an IP address is not a mail domain)"
+        ));
+    }
     for label in &labels {
         let valid = !label.is_empty()
             && label.len() <= 63
@@ -143,6 +149,12 @@ pub(crate) fn check_domain(domain: &str) -> Result<(), String> {
                 "the domain {domain:?} has an invalid label {label:?}; use its ASCII (punycode) form"
             ));
         }
+    }
+    let parsed = url::Url::parse(&format!("https://{domain}/"));
+    if parsed.as_ref().ok().and_then(|url| url.host_str()) != Some(domain) {
+        return Err(format!(
+            "the domain {domain:?} is not a valid host name; check its punycode (xn--) labels"
+        ));
     }
     Ok(())
 }
@@ -273,6 +285,11 @@ mod tests {
             "alice@exa mple.com",
             "alice@-bad.com",
             "alice@example..com",
+            "alice@127.1",
+            "alice@10.0.0.1",
+            "alice@a.0x10",
+            "alice@example.123",
+            "alice@xn--a.example.com",
             "a b@example.com",
         ] {
             assert!(

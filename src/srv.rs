@@ -1,5 +1,7 @@
 //! Ordering SRV records for step 4, following RFC 2782.
 
+use std::collections::BTreeSet;
+
 use tracing::debug;
 
 use crate::config::MAX_SRV_TARGETS;
@@ -44,8 +46,9 @@ pub(crate) fn order_targets(records: &[SrvRecord], seed: u64) -> Vec<String> {
 
     let mut rng = SplitMix64(seed);
     let mut ordered: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut index = 0;
-    while index < usable.len() {
+    while index < usable.len() && ordered.len() < MAX_SRV_TARGETS {
         let priority = usable[index].0;
         let mut group: Vec<(u16, String)> = Vec::new();
         while index < usable.len() && usable[index].0 == priority {
@@ -55,7 +58,7 @@ pub(crate) fn order_targets(records: &[SrvRecord], seed: u64) -> Vec<String> {
 
         // RFC 2782: zero-weight records first, then repeatedly pick by running weight sum.
         group.sort_by_key(|(weight, _)| *weight != 0);
-        while !group.is_empty() {
+        while !group.is_empty() && ordered.len() < MAX_SRV_TARGETS {
             let total: u64 = group.iter().map(|(weight, _)| u64::from(*weight)).sum();
             let pick = if total == 0 {
                 0
@@ -70,13 +73,12 @@ pub(crate) fn order_targets(records: &[SrvRecord], seed: u64) -> Vec<String> {
                     })
                     .unwrap_or(0)
             };
-            let (_, target) = group.remove(pick);
-            if !ordered.contains(&target) {
+            let (_, target) = group.swap_remove(pick);
+            if seen.insert(target.clone()) {
                 ordered.push(target);
             }
         }
     }
-    ordered.truncate(MAX_SRV_TARGETS);
     ordered
 }
 

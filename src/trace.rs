@@ -81,6 +81,12 @@ pub enum AttemptResult {
     },
     /// The server returned an Autodiscover error.
     ServerError(ServerError),
+    /// The candidate's host or URL cannot be requested (an IP address, a single-label host,
+    /// `autodiscover.<TLD>`, a name that is not a valid host).
+    InvalidEndpoint {
+        /// Why.
+        reason: String,
+    },
     /// The URL was requested before for the same address, so it is not requested again.
     AlreadyTried,
     /// The server was busy; the request is retried after a back-off.
@@ -116,7 +122,8 @@ pub enum AttemptResult {
         /// The status code.
         status: u16,
     },
-    /// Discovery ended before this request answered.
+    /// Discovery moved on before this request answered: another candidate's answer was taken
+    /// (settings, or an address redirect that restarted discovery), or the deadline passed.
     Abandoned,
 }
 
@@ -148,6 +155,7 @@ impl fmt::Display for AttemptResult {
                 write!(f, "not an Autodiscover response: {reason}")
             }
             AttemptResult::ServerError(error) => write!(f, "{error}"),
+            AttemptResult::InvalidEndpoint { reason } => write!(f, "not requested: {reason}"),
             AttemptResult::AlreadyTried => {
                 f.write_str("already requested for this address, so not requested again")
             }
@@ -167,7 +175,9 @@ impl fmt::Display for AttemptResult {
             AttemptResult::NoRedirect { status } => {
                 write!(f, "answered {status} without a redirect")
             }
-            AttemptResult::Abandoned => f.write_str("abandoned when discovery ended"),
+            AttemptResult::Abandoned => f.write_str(
+                "abandoned before it answered (another answer was taken or the deadline passed)",
+            ),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use crate::config::{Config, MICROSOFT_365_HOSTS};
+use crate::config::{normalize_trusted_host, Config, MICROSOFT_365_HOSTS};
 
 /// Returns the host of `url` in lowercase without a trailing dot, or `None` for a URL without
 /// a host.
@@ -33,13 +33,14 @@ pub(crate) fn is_trusted_host(host: &str, domains: &[String], config: &Config) -
     if MICROSOFT_365_HOSTS.contains(&host.as_str()) {
         return true;
     }
-    config
-        .trusted_hosts
-        .iter()
-        .any(|entry| match entry.strip_prefix('.') {
+    config.trusted_hosts.iter().any(|entry| {
+        // Entries pushed to the public field directly skip `trust_host`, so normalise here too.
+        let entry = normalize_trusted_host(entry);
+        match entry.strip_prefix('.') {
             Some(suffix) => within(suffix),
-            None => host == *entry,
-        })
+            None => host == entry,
+        }
+    })
 }
 
 /// Checks that `url` may be requested at all as an Autodiscover endpoint: https, a DNS host
@@ -120,7 +121,9 @@ mod tests {
         let domains = vec!["example.com".to_owned()];
         let config = Config::default()
             .trust_host("mail.example.net")
-            .trust_host(".hosted.example");
+            .trust_host(".hosted.example")
+            .trust_host("https://Web.Example.ORG./path")
+            .trust_host("*.wild.example");
         assert!(is_trusted_host("example.com", &domains, &config));
         assert!(is_trusted_host("ad1.example.com", &domains, &config));
         assert!(is_trusted_host(
@@ -134,6 +137,9 @@ mod tests {
         assert!(!is_trusted_host("com", &domains, &config));
         assert!(!is_trusted_host("other.example.net", &domains, &config));
         assert!(!is_trusted_host("127.0.0.1", &domains, &config));
+        assert!(is_trusted_host("web.example.org", &domains, &config));
+        assert!(is_trusted_host("a.wild.example", &domains, &config));
+        assert!(!is_trusted_host("other.example.org", &domains, &config));
     }
 
     #[test]

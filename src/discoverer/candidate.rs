@@ -124,6 +124,9 @@ pub(super) enum Decisive {
         endpoint: Url,
         /// The authentication scheme the driver used.
         auth_scheme: Option<String>,
+        /// Whether the request was allowed credentials, which tells whether the endpoint is
+        /// trusted.
+        trusted: bool,
     },
     /// Restart with another address.
     RedirectAddress {
@@ -131,5 +134,8 @@ pub(super) enum Decisive {
         email: EmailAddress,
         /// The URL that said so.
         from: Url,
+        /// Whether that URL was trusted with credentials; only then may the new address's
+        /// domain receive credentials too.
+        trusted: bool,
     },
 }

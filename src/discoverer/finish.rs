@@ -29,8 +29,13 @@ impl Discoverer {
                 settings,
                 endpoint,
                 auth_scheme,
-            } => self.finish_with_settings(*settings, endpoint, auth_scheme, step),
-            Decisive::RedirectAddress { email, from } => self.redirect_address(email, &from),
+                trusted,
+            } => self.finish_with_settings(*settings, endpoint, auth_scheme, trusted, step),
+            Decisive::RedirectAddress {
+                email,
+                from,
+                trusted,
+            } => self.redirect_address(email, &from, trusted),
         }
     }
 
@@ -39,9 +44,12 @@ impl Discoverer {
         answer: UserSettings,
         endpoint: Url,
         auth_scheme: Option<String>,
+        trusted: bool,
         step: Step,
     ) {
-        if self.config.use_cache {
+        // Settings from a host that never received credentials are unauthenticated; they are
+        // returned with a warning but not remembered, so they cannot steer later discoveries.
+        if self.config.use_cache && trusted {
             let domain = self.current().domain().to_owned();
             let entry = CacheEntry {
                 endpoint: endpoint.clone(),
@@ -58,20 +66,33 @@ impl Discoverer {
         }
 
         let settings = answer.settings;
-        let mut warnings: Vec<Warning> = answer
-            .setting_errors
-            .into_iter()
-            .map(|error| Warning::Setting {
-                setting: error.setting,
-                code: error.code,
-                message: error.message,
-            })
-            .collect();
+        let mut warnings: Vec<Warning> = Vec::new();
+        if !trusted {
+            warnings.push(Warning::UntrustedEndpoint {
+                host: crate::trust::host_of(&endpoint).unwrap_or_default(),
+            });
+        }
+        warnings.extend(
+            answer
+                .setting_errors
+                .into_iter()
+                .map(|error| Warning::Setting {
+                    setting: error.setting,
+                    code: error.code,
+                    message: error.message,
+                }),
+        );
 
         let mut url_setting = |name: &str| -> Option<Url> {
             let value = settings.text(name)?;
             match Url::parse(value.trim()) {
-                Ok(url) if matches!(url.scheme(), "https" | "http") => Some(url),
+                Ok(url) if url.scheme() == "https" => Some(url),
+                Ok(url) if url.scheme() == "http" => {
+                    warnings.push(Warning::InsecureEwsUrl {
+                        setting: name.to_owned(),
+                    });
+                    Some(url)
+                }
                 _ => {
                     warnings.push(Warning::InvalidEwsUrl {
                         setting: name.to_owned(),
@@ -126,7 +147,7 @@ impl Discoverer {
     }
 
     /// Restarts discovery with `email`, unless that closes a loop or passes the limit.
-    fn redirect_address(&mut self, email: EmailAddress, from: &Url) {
+    fn redirect_address(&mut self, email: EmailAddress, from: &Url, trusted: bool) {
         if self
             .addresses
             .iter()
@@ -153,16 +174,18 @@ impl Discoverer {
             from: self.current().to_string(),
             to: email.to_string(),
         });
-        // The new address came in an authenticated answer from a trusted https host, so its
-        // domain's hosts may receive credentials too.
+        // Only an answer from a host trusted with credentials may extend that trust to the new
+        // address's domain; otherwise any host on a redirect path could pick where credentials go.
         let domain = email.domain().to_owned();
-        if !self.trusted_domains.contains(&domain) {
+        if trusted && !self.trusted_domains.contains(&domain) {
             self.trusted_domains.push(domain);
         }
         self.addresses.push(email);
         // Lookups still running belong to the abandoned candidates; forget them so that the new
         // address's candidates ask again instead of waiting for an answer that is ignored.
         self.pending.clear();
+        self.queue
+            .retain(|action| matches!(action, Action::CachePut { .. }));
         self.hosts
             .retain(|_, state| !matches!(state, super::HostState::Resolving));
         self.failures = Default::default();
@@ -189,6 +212,12 @@ impl Discoverer {
             Error::UntrustedHost { host, url, trace }
         } else if let Some((error, url)) = failures.request_error {
             Error::InvalidRequest {
+                url,
+                error: Box::new(error),
+                trace,
+            }
+        } else if let Some((error, url)) = failures.server_error {
+            Error::ServerFailed {
                 url,
                 error: Box::new(error),
                 trace,

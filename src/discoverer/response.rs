@@ -7,7 +7,7 @@ use url::Url;
 use super::candidate::{Decisive, Next, State};
 use super::{busy_delay, Discoverer};
 use crate::action::ActionId;
-use crate::answer::{Answer, ErrorCode, ErrorLevel};
+use crate::answer::{Answer, ErrorCode};
 use crate::challenge::offered_schemes;
 use crate::config::{UntrustedRedirects, MAX_BUSY_RETRIES, MAX_REDIRECTS};
 use crate::error::Challenge;
@@ -75,10 +75,22 @@ impl Discoverer {
             return;
         }
 
+        // MS-OXWSADISC's indirect attempt uses only a target whose path is the POX endpoint; any
+        // other page (a web mail login, a portal) says nothing about Autodiscover.
+        if !target.path().eq_ignore_ascii_case(Flavor::Pox.path()) {
+            self.reject_redirect(
+                index,
+                url,
+                target.as_str(),
+                format!("the path is not {}", Flavor::Pox.path()),
+            );
+            return;
+        }
+
         // The probe names a host; the request goes to that host with the flavour's path. A POX
-        // Location that already is an autodiscover.xml URL is used as it is.
+        // request uses the Location as it is, keeping the server's spelling of the path.
         let endpoint = match self.flavor {
-            Flavor::Pox if target.path().eq_ignore_ascii_case(Flavor::Pox.path()) => {
+            Flavor::Pox => {
                 let mut endpoint = target.clone();
                 endpoint.set_query(None);
                 endpoint.set_fragment(None);
@@ -174,7 +186,10 @@ impl Discoverer {
             Flavor::Pox => pox::parse_response(&response.body),
         };
         match parsed {
-            Ok(answer) => self.on_answer(index, url, answer, response.auth_scheme),
+            Ok(answer) => {
+                let trusted = self.may_send_credentials(url);
+                self.on_answer(index, url, answer, response.auth_scheme, trusted)
+            }
             Err(error) => {
                 self.record(
                     index,
@@ -188,7 +203,14 @@ impl Discoverer {
         }
     }
 
-    fn on_answer(&mut self, index: usize, url: &Url, answer: Answer, auth_scheme: Option<String>) {
+    fn on_answer(
+        &mut self,
+        index: usize,
+        url: &Url,
+        answer: Answer,
+        auth_scheme: Option<String>,
+        trusted: bool,
+    ) {
         match answer {
             Answer::Settings(settings) => {
                 self.record(index, url.to_string(), AttemptResult::Settings);
@@ -197,6 +219,7 @@ impl Discoverer {
                         settings: Box::new(settings),
                         endpoint: url.clone(),
                         auth_scheme,
+                        trusted,
                     },
                     at: self.now,
                 };
@@ -233,6 +256,7 @@ impl Discoverer {
                     answer: Decisive::RedirectAddress {
                         email,
                         from: url.clone(),
+                        trusted,
                     },
                     at: self.now,
                 };
@@ -245,8 +269,10 @@ impl Discoverer {
                     self.retry_busy(index, url, None);
                     return;
                 }
-                match error.level {
-                    ErrorLevel::User => {
+                // Decided by the code alone: where the code sat in the XML, and the message text,
+                // vary between servers.
+                match error.code {
+                    ErrorCode::InvalidUser | ErrorCode::InvalidDomain => {
                         // The endpoint works; it just has no mailbox for this address.
                         self.candidates[index].purge_on_failure = false;
                         if self.failures.user_error.is_none() {
@@ -254,9 +280,17 @@ impl Discoverer {
                                 Some((error.clone(), url.to_string(), self.current().to_string()));
                         }
                     }
-                    ErrorLevel::Request => {
+                    ErrorCode::InvalidRequest | ErrorCode::InvalidSetting => {
                         if self.failures.request_error.is_none() {
                             self.failures.request_error = Some((error.clone(), url.to_string()));
+                        }
+                    }
+                    _ => {
+                        if error.code == ErrorCode::NotFederated {
+                            self.candidates[index].purge_on_failure = false;
+                        }
+                        if self.failures.server_error.is_none() {
+                            self.failures.server_error = Some((error.clone(), url.to_string()));
                         }
                     }
                 }
@@ -285,6 +319,7 @@ impl Discoverer {
     /// Sends the candidate's POST to a checked https `target`, within the redirect limit and
     /// the trust policy.
     fn follow_url(&mut self, index: usize, from: &Url, target: Url) {
+        let target = super::clean_endpoint(&target);
         if self.is_visited(&target) {
             self.reject_redirect(
                 index,
@@ -369,7 +404,7 @@ impl Discoverer {
         let candidate = &mut self.candidates[index];
         candidate.busy_retries += 1;
         candidate.state = State::Backoff {
-            until: self.now + delay,
+            until: super::later(self.now, delay),
             next: Next::Post(url.clone()),
         };
     }

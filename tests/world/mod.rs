@@ -130,7 +130,7 @@ pub fn run(u: &mut Unstructured) -> Result<Summary> {
                 "more than {MAX_ACTIONS} actions were emitted"
             );
             checker.check_action(&action, discoverer.current_email().as_str());
-            if let Some((delay, event)) = answer(u, &action, flavor)? {
+            if let Some((delay, event)) = answer(u, &action, flavor, &mut checker)? {
                 scheduled.push((now + delay, event));
             }
         }
@@ -198,6 +198,9 @@ pub fn run(u: &mut Unstructured) -> Result<Summary> {
 /// Tracks what the discoverer sent and checks each action against the invariants.
 struct Checker {
     trusted_domains: Vec<String>,
+    /// Addresses the world redirected to from a request that was allowed credentials: only
+    /// their domains may become trusted.
+    trusted_redirects: Vec<String>,
     listed_hosts: Vec<String>,
     posts: BTreeMap<(String, String), u32>,
 }
@@ -206,15 +209,21 @@ impl Checker {
     fn new(email: &str, config: &Config) -> Self {
         Self {
             trusted_domains: vec![domain_of(email)],
+            trusted_redirects: Vec::new(),
             listed_hosts: config.trusted_hosts.clone(),
             posts: BTreeMap::new(),
         }
     }
 
     fn check_action(&mut self, action: &Action, current_email: &str) {
-        // Address redirects widen trust to the new domain, as the discoverer documents.
+        // An address redirect from a host trusted with credentials widens trust to the new
+        // domain; one from any other host must not.
         let domain = domain_of(current_email);
-        if !self.trusted_domains.contains(&domain) {
+        let vouched = self
+            .trusted_redirects
+            .iter()
+            .any(|address| address.eq_ignore_ascii_case(current_email));
+        if vouched && !self.trusted_domains.contains(&domain) {
             self.trusted_domains.push(domain);
         }
 
@@ -294,6 +303,7 @@ fn answer(
     u: &mut Unstructured,
     action: &Action,
     flavor: Flavor,
+    checker: &mut Checker,
 ) -> Result<Option<(Duration, Event)>> {
     if u.is_empty() {
         // Out of input: fail everything at once so the run still ends.
@@ -349,7 +359,7 @@ fn answer(
         },
         Action::HttpRequest { id, request } => Event::HttpResponse {
             id: *id,
-            result: http_answer(u, request, flavor)?,
+            result: http_answer(u, request, flavor, checker)?,
         },
     };
     Ok(Some((delay, event)))
@@ -408,6 +418,7 @@ fn http_answer(
     u: &mut Unstructured,
     request: &HttpRequest,
     flavor: Flavor,
+    checker: &mut Checker,
 ) -> Result<std::result::Result<HttpResponse, TransportError>> {
     let response = |status: u16, headers: Vec<(String, String)>, body: Vec<u8>| {
         Ok(Ok(HttpResponse {
@@ -453,7 +464,13 @@ fn http_answer(
             u.arbitrary::<Vec<u8>>()?,
         ),
         7 => response(200, xml, redirect_url_body(flavor, &random_location(u)?)),
-        8 | 9 => response(200, xml, redirect_address_body(flavor, u.choose(EMAILS)?)),
+        8 | 9 => {
+            let address = *u.choose(EMAILS)?;
+            if request.credentials_allowed {
+                checker.trusted_redirects.push(address.to_owned());
+            }
+            response(200, xml, redirect_address_body(flavor, address))
+        }
         10 => response(200, xml, error_body(flavor, u)?),
         11 => response(
             200,
