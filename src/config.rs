@@ -37,16 +37,19 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default deadline for the whole discovery.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 
-/// Default stagger of [`Strategy::Parallel`]. A healthy Autodiscover server answers an
-/// authenticated POST in well under a second, including TLS (an estimate from typical
-/// Exchange Online round trips of 300 to 700 ms), so one second rarely starts a second
-/// candidate needlessly, while a black-holed first candidate costs one second instead of a
-/// full request timeout.
-pub const DEFAULT_STAGGER: Duration = Duration::from_secs(1);
+/// Default stagger of [`Strategy::Parallel`]. One Autodiscover request is a TCP and TLS
+/// handshake plus an authenticated POST: about four round trips and the server's work, which an
+/// estimate puts at 200 to 400 ms for a healthy server on a typical internet path. Half a second
+/// rarely starts a second candidate needlessly, and a black-holed first candidate costs half a
+/// second instead of a whole request timeout. (RFC 8305 uses 250 ms for a single connection
+/// attempt; a whole request needs more.)
+pub const DEFAULT_STAGGER: Duration = Duration::from_millis(500);
 
 /// Default grace of [`Strategy::Parallel`]: how long a lower-priority answer waits for
-/// higher-priority candidates that are still running.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+/// higher-priority candidates that are still running. It is short because every candidate
+/// answers for the same mailbox, so the wait only keeps the protocol's order for candidates
+/// that are about to answer, and a black-holed candidate costs the stagger plus this grace.
+pub const DEFAULT_GRACE: Duration = Duration::from_millis(250);
 
 /// Microsoft 365 hosts trusted with credentials without being listed: the Autodiscover and EWS
 /// front ends of the worldwide, US government and China (21Vianet) clouds.
