@@ -64,7 +64,7 @@ pub const MICROSOFT_365_HOSTS: &[&str] = &[
     "partner.outlook.cn",
 ];
 
-/// How candidates are probed.
+/// The order and overlap of candidate probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// One candidate at a time, in protocol order.
@@ -89,7 +89,7 @@ impl Default for Strategy {
     }
 }
 
-/// What to do with a redirect to a host that is not trusted with credentials.
+/// The policy for a redirect to a host that is not trusted with credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UntrustedRedirects {
     /// Follow it, but never attach credentials there. Servers that need authentication then
@@ -103,7 +103,7 @@ pub enum UntrustedRedirects {
 /// Configuration of one discovery. `Config::default()` suits most callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// How candidates are probed.
+    /// The order and overlap of candidate probes.
     pub strategy: Strategy,
     /// Timeout of each request and lookup.
     pub request_timeout: Duration,
@@ -113,7 +113,7 @@ pub struct Config {
     /// [`MICROSOFT_365_HOSTS`]. An entry `example.net` trusts that host only; `.example.net`
     /// trusts its subdomains too.
     pub trusted_hosts: Vec<String>,
-    /// What to do with redirects to other hosts.
+    /// The policy for redirects to hosts not trusted with credentials.
     pub untrusted_redirects: UntrustedRedirects,
     /// Seed of the RFC 2782 weighted choice among SRV records of equal priority.
     pub srv_seed: u64,

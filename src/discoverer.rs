@@ -1,6 +1,6 @@
 //! The [`Discoverer`]: the sans-IO state machine that runs one Autodiscover discovery.
 //!
-//! Every state transition lives in this module and its children. `candidate` holds the
+//! Every state transition lives in this module and its children. `candidate` contains the
 //! per-candidate state, `response` interprets HTTP responses, and `finish` builds the outcome.
 
 mod candidate;
@@ -88,7 +88,7 @@ pub struct Discoverer {
     finished: bool,
 }
 
-/// What an outstanding action is for.
+/// The purpose of an outstanding action.
 #[derive(Debug)]
 enum Pending {
     Cache { deadline: Instant },
@@ -596,7 +596,7 @@ impl Discoverer {
                 debug!(?targets, "SRV targets in order");
                 self.candidates[index].srv_targets = targets.into();
                 if !self.next_srv_target(index) {
-                    // Every target was skipped, and the trace already says why for each.
+                    // Every target was skipped, and the trace already records why for each.
                     self.fail_candidate(index);
                 }
             }
@@ -742,8 +742,8 @@ impl Discoverer {
         }
     }
 
-    /// Fails the current URL of a candidate: a step 4 candidate moves to its next target,
-    /// any other candidate fails; a failed cache candidate purges the cache entry.
+    /// Fails the current URL of a candidate. A step 4 candidate moves on to its next SRV
+    /// target, and any other candidate fails. A failed cache candidate purges the cache entry.
     fn fail_candidate(&mut self, index: usize) {
         if self.candidates[index].step == Step::Srv && self.next_srv_target(index) {
             return;
@@ -884,7 +884,7 @@ pub(crate) fn later(now: Instant, duration: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-/// The busy back-off for a retry: `Retry-After` seconds when given, else doubling from
+/// Computes the busy back-off for a retry: `Retry-After` seconds when given, else doubling from
 /// [`BUSY_BACKOFF`](crate::config::BUSY_BACKOFF), never above the maximum.
 fn busy_delay(response: Option<&HttpResponse>, retries: u32) -> Duration {
     use crate::config::{BUSY_BACKOFF, MAX_BUSY_BACKOFF};

@@ -13,7 +13,7 @@ pub struct Challenge {
     pub schemes: Vec<String>,
 }
 
-/// Why a request could not be built or a discovery failed.
+/// The error of a request that could not be built or a discovery that failed.
 ///
 /// Every discovery failure carries the per-candidate trace; [`Error::trace`] returns it, and the
 /// `Display` text lists it one attempt per line.
@@ -25,7 +25,7 @@ pub enum Error {
     InvalidEmail {
         /// The address as given.
         address: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
     /// A requested setting name is not defined by MS-OXWSADISC.
@@ -44,7 +44,7 @@ pub enum Error {
     NotFound {
         /// The address asked for last.
         email: String,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
     /// The only Autodiscover answers were 401s from hosts that received credentials.
@@ -52,7 +52,7 @@ pub enum Error {
     CredentialsRejected {
         /// Each URL that answered 401 and the schemes it offered.
         challenges: Vec<Challenge>,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
     /// The endpoint that could answer is on a host that is not trusted with credentials.
@@ -62,10 +62,10 @@ pub enum Error {
         host: String,
         /// The URL on that host.
         url: String,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
-    /// The server said the address has no mailbox (SOAP `InvalidUser`, POX 500, 501, 602).
+    /// The server reported that the address has no mailbox (SOAP `InvalidUser`, POX 500, 501, 602).
     #[error(
         "{url} reports no mailbox for {email}: {error}. Check the address. Tried:{}",
         TraceLines(trace)
@@ -77,7 +77,7 @@ pub enum Error {
         url: String,
         /// The server's error.
         error: Box<ServerError>,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
     /// The server rejected the request itself (SOAP `InvalidRequest`, POX 600, 601).
@@ -87,7 +87,7 @@ pub enum Error {
         url: String,
         /// The server's error.
         error: Box<ServerError>,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
     /// The server failed for a reason of its own (SOAP `InternalServerError`, `NotFederated`, an
@@ -101,7 +101,7 @@ pub enum Error {
         url: String,
         /// The server's error.
         error: Box<ServerError>,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
     /// An address redirect named an address already asked for.
@@ -109,7 +109,7 @@ pub enum Error {
     RedirectLoop {
         /// The addresses in the order they were asked for, ending with the repeated one.
         addresses: Vec<String>,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
     /// More redirects than [`MAX_REDIRECTS`](crate::config::MAX_REDIRECTS).
@@ -120,7 +120,7 @@ pub enum Error {
     TooManyRedirects {
         /// The limit.
         limit: usize,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
     /// The overall deadline passed.
@@ -128,7 +128,7 @@ pub enum Error {
     DeadlineExceeded {
         /// The deadline in milliseconds.
         milliseconds: u64,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
     /// The safety bound on the number of actions was reached.
@@ -139,7 +139,7 @@ pub enum Error {
     ActionLimit {
         /// The limit.
         limit: usize,
-        /// What was tried.
+        /// The attempts, in order.
         trace: Vec<Attempt>,
     },
 }

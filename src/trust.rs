@@ -1,4 +1,4 @@
-//! Which hosts may receive credentials, and which redirect targets may be followed at all.
+//! Credential trust of hosts, and the checks every endpoint URL must pass.
 
 use std::net::IpAddr;
 
