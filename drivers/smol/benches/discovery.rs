@@ -146,7 +146,7 @@ fn main() {
     );
     black_hole(
         Strategy::default(),
-        "step 1 black hole, parallel (defaults: 1 s, grace 2 s)",
+        "step 1 black hole, parallel (core defaults: stagger 500 ms, grace 250 ms)",
         3,
     );
     cached(50);
