@@ -56,7 +56,7 @@ pub enum AttemptResult {
     DnsFailed(DnsError),
     /// The SRV lookup failed.
     SrvFailed(DnsError),
-    /// The SRV lookup returned no record with port 443.
+    /// The SRV lookup returned no record with port 443 and a valid target host.
     SrvNoUsableRecord,
     /// The request got no response.
     Transport(TransportError),
@@ -132,7 +132,9 @@ impl fmt::Display for AttemptResult {
         match self {
             AttemptResult::DnsFailed(error) => write!(f, "host not resolved: {error}"),
             AttemptResult::SrvFailed(error) => write!(f, "SRV lookup failed: {error}"),
-            AttemptResult::SrvNoUsableRecord => f.write_str("no SRV record with port 443"),
+            AttemptResult::SrvNoUsableRecord => {
+                f.write_str("no usable SRV record (port 443 and a valid target host)")
+            }
             AttemptResult::Transport(error) => write!(f, "{error}"),
             AttemptResult::TimedOut => f.write_str("no answer before the request timeout"),
             AttemptResult::HttpStatus { status } => write!(f, "HTTP status {status}"),

@@ -54,6 +54,9 @@ pub(crate) fn check_endpoint_url(url: &Url) -> Result<(), String> {
             url.scheme()
         ));
     }
+    if url.port() == Some(0) {
+        return Err("the URL names port 0, which no server listens on".to_owned());
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("the URL carries user information".to_owned());
     }
@@ -150,5 +153,6 @@ mod tests {
         assert!(check_endpoint_url(&url("https://localhost/x")).is_err());
         assert!(check_endpoint_url(&url("https://192.0.2.1/x")).is_err());
         assert!(check_endpoint_url(&url("https://u:p@mail.example.com/x")).is_err());
+        assert!(check_endpoint_url(&url("https://mail.example.com:0/x")).is_err());
     }
 }

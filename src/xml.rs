@@ -296,6 +296,7 @@ pub(crate) fn parse(
                 let content = content
                     .unescape_with(resolve_xml_entity)
                     .map_err(|error| malformed_at(&error, position))?;
+                check_chars(&content, position)?;
                 builder.text(&content)?;
             }
             Event::CData(content) => {
@@ -303,6 +304,7 @@ pub(crate) fn parse(
                 let content = content
                     .decode()
                     .map_err(|error| malformed(format!("{error} at byte {position}")))?;
+                check_chars(&content, position)?;
                 builder.text(&content)?;
             }
             // The DOCTYPE is skipped on purpose: its internal subset may declare entities, and
@@ -446,6 +448,7 @@ impl TreeBuilder {
             let value = attribute
                 .decode_and_unescape_value_with(reader.decoder(), resolve_xml_entity)
                 .map_err(|error| malformed_at(&error, reader.buffer_position()))?;
+            check_chars(&value, reader.buffer_position())?;
             let value = self.push_string(&value)?;
             self.document.attributes.push(Attribute {
                 namespace,
@@ -752,6 +755,23 @@ fn malformed_at(error: &quick_xml::Error, position: u64) -> ResponseError {
     }
 }
 
+/// Rejects characters that XML 1.0 (production 2, `Char`) forbids, whether written raw or as a
+/// character reference: C0 controls other than tab, line feed and carriage return, and U+FFFE
+/// and U+FFFF. Such text would otherwise reach callers that print it, and an escape character
+/// can rewrite a terminal.
+fn check_chars(text: &str, position: u64) -> Result<(), ResponseError> {
+    let forbidden = text.chars().find(|&c| {
+        (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+    });
+    match forbidden {
+        Some(c) => Err(malformed(format!(
+            "character U+{:04X}, which XML does not allow, near byte {position}",
+            u32::from(c)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The error for a document past one of the size limits.
 fn limit_exceeded(what: &'static str, limit: usize) -> ResponseError {
     ResponseError::TooLarge { what, limit }
@@ -819,6 +839,25 @@ mod tests {
         assert_eq!(texts, ["first", "second"]);
         assert_eq!(root.child_text("urn:other", "item"), Some("other"));
         assert_eq!(root.children().count(), 3);
+    }
+
+    #[test]
+    fn control_characters_are_malformed() {
+        for body in [
+            "a&#x1b;[31m",
+            "a\u{1b}b",
+            "<x a=\"&#7;\"/>",
+            "&#xFFFE;",
+            "<![CDATA[\u{1}]]>",
+        ] {
+            let body = format!(r#"<root xmlns="urn:test">{body}</root>"#);
+            let result = parse_test(body.as_bytes());
+            assert!(
+                matches!(result, Err(ResponseError::Malformed(_))),
+                "{body:?} gave {result:?}"
+            );
+        }
+        assert!(parse_test(br#"<root xmlns="urn:test">tab	here&#10;and&#xD;</root>"#).is_ok());
     }
 
     #[test]
