@@ -18,7 +18,8 @@ pub(crate) struct Auth {
 impl Auth {
     /// Sends `request`, with credentials only when the core allows them:
     ///
-    /// - Bearer: `Authorization: Bearer` and `X-AnchorMailbox: <email>` on the first request.
+    /// - Bearer: `Authorization: Bearer` on the first request, with `X-AnchorMailbox: <email>`
+    ///   when the address is ASCII (see [`anchor_mailbox`]).
     /// - Basic up front: `Authorization: Basic` on the first request.
     /// - Basic otherwise: the first request goes out without credentials, and is sent once
     ///   more with them when the server responds with 401 and offers Basic.
@@ -37,10 +38,8 @@ impl Auth {
         match &self.credentials {
             Credentials::None => transport.exchange(request, &[], scope),
             Credentials::Bearer { token } => {
-                let headers = [
-                    ("Authorization", format!("Bearer {}", token.expose())),
-                    ("X-AnchorMailbox", email.to_owned()),
-                ];
+                let mut headers = vec![("Authorization", format!("Bearer {}", token.expose()))];
+                headers.extend(anchor_mailbox(email).map(|email| ("X-AnchorMailbox", email)));
                 let response = transport.exchange(request, &headers, scope)?;
                 Ok(with_scheme(response, "Bearer"))
             }
@@ -64,6 +63,19 @@ impl Auth {
             }
         }
     }
+}
+
+/// Returns the `X-AnchorMailbox` value for `email`, or `None` when the address is not ASCII.
+///
+/// RFC 9110 section 5.5 recommends visible US-ASCII for new fields, and recipients treat other
+/// bytes as opaque data. The header only helps Exchange Online route the request, so a
+/// non-ASCII address goes without it instead of as raw UTF-8.
+fn anchor_mailbox(email: &str) -> Option<String> {
+    if email.is_ascii() {
+        return Some(email.to_owned());
+    }
+    debug!("omitting X-AnchorMailbox because the address is not ASCII");
+    None
 }
 
 fn with_scheme(response: HttpResponse, scheme: &str) -> HttpResponse {
@@ -98,6 +110,16 @@ mod tests {
             body: Vec::new(),
             auth_scheme: None,
         }
+    }
+
+    #[test]
+    fn anchor_mailbox_only_for_ascii() {
+        assert_eq!(
+            anchor_mailbox("alice@example.com").as_deref(),
+            Some("alice@example.com")
+        );
+        assert_eq!(anchor_mailbox("jürgen@example.com"), None);
+        assert_eq!(anchor_mailbox("alice@exämple.com"), None);
     }
 
     #[test]

@@ -18,6 +18,12 @@ const MAX_CHUNK_LINE_BYTES: usize = 4096;
 /// Maximum bytes of trailer fields after the last chunk, which are read and dropped.
 const MAX_TRAILER_BYTES: usize = 16 * 1024;
 
+/// Maximum number of content codings (other than `identity`) a response may list. Each one
+/// adds a decoder layer, so without a bound a head that lists thousands of `gzip` elements
+/// overflows the stack or takes memory in proportion to the count. Real servers send one
+/// coding, and two leave room for a proxy that compresses once more.
+const MAX_CONTENT_CODINGS: usize = 2;
+
 /// The framing of a response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Framing {
@@ -59,16 +65,17 @@ pub(crate) fn framing(
         return Ok(Framing::Empty);
     }
 
+    // Transfer-Encoding overrides Content-Length. No transfer coding but chunked is requested
+    // or decoded, so any other list, even one that ends in chunked, is rejected.
     let codings = header_list(headers, "Transfer-Encoding");
     if !codings.is_empty() {
-        // Transfer-Encoding overrides Content-Length. A body whose last coding is not chunked
-        // runs until the connection closes.
-        let last = codings.last().map(String::as_str);
-        return Ok(if last == Some("chunked") {
-            Framing::Chunked
-        } else {
-            Framing::UntilClose
-        });
+        if codings != ["chunked"] {
+            return Err(TransportError::InvalidResponse(format!(
+                "unsupported Transfer-Encoding {:?}; only chunked is supported",
+                codings.join(", ")
+            )));
+        }
+        return Ok(Framing::Chunked);
     }
 
     let lengths = header_list(headers, "Content-Length");
@@ -86,10 +93,23 @@ pub(crate) fn framing(
 }
 
 /// Returns the content codings to undo, in the order they were applied.
+///
+/// # Errors
+/// [`TransportError::InvalidResponse`] for a coding other than gzip and deflate, or for more
+/// than [`MAX_CONTENT_CODINGS`] codings.
 pub(crate) fn content_codings(headers: &[(String, String)]) -> Result<Vec<Coding>, TransportError> {
-    header_list(headers, "Content-Encoding")
+    let names: Vec<String> = header_list(headers, "Content-Encoding")
         .into_iter()
         .filter(|coding| coding != "identity")
+        .collect();
+    if names.len() > MAX_CONTENT_CODINGS {
+        return Err(TransportError::InvalidResponse(format!(
+            "Content-Encoding lists {} codings; at most {MAX_CONTENT_CODINGS} are decoded",
+            names.len()
+        )));
+    }
+    names
+        .iter()
         .map(|coding| match coding.as_str() {
             "gzip" | "x-gzip" => Ok(Coding::Gzip),
             "deflate" => Ok(Coding::Deflate),
@@ -272,13 +292,11 @@ struct UntilClose<R>(R);
 
 impl<R: Read> Read for UntilClose<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.0.read(buf) {
-            // NOTE: over TLS this is how rustls reports a close without close_notify. Many
-            // servers end a close-delimited body that way, so it counts as the end. A body cut
-            // short then fails to parse as XML instead of being reported as truncated.
-            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-            other => other.map_err(classified),
-        }
+        // NOTE: over TLS, rustls reports a close without close_notify as `UnexpectedEof`, which
+        // becomes `Truncated` here, because an attacker on the path can cut such a body by
+        // closing the TCP connection. Exchange frames its bodies, so only a server that ends a
+        // close-delimited body without close_notify fails. Over plain TCP a close is the end.
+        self.0.read(buf).map_err(classified)
     }
 }
 
@@ -516,16 +534,9 @@ mod tests {
         assert_eq!(
             framing(
                 200,
-                &headers(&[
-                    ("Content-Length", "5"),
-                    ("Transfer-Encoding", "gzip, Chunked")
-                ])
+                &headers(&[("Content-Length", "5"), ("Transfer-Encoding", "Chunked")])
             ),
             Ok(Framing::Chunked)
-        );
-        assert_eq!(
-            framing(200, &headers(&[("Transfer-Encoding", "gzip")])),
-            Ok(Framing::UntilClose)
         );
         assert_eq!(framing(200, &[]), Ok(Framing::UntilClose));
         assert_eq!(
@@ -536,13 +547,58 @@ mod tests {
 
     #[test]
     fn framing_rejects_conflicting_lengths() {
-        for value in ["5, 6", "-1", "0x10", "99999999999999999999999"] {
+        for value in [
+            "5, 6",
+            "-1",
+            "+1013",
+            "0x10",
+            " 5 x",
+            "99999999999999999999999",
+        ] {
             let result = framing(200, &headers(&[("Content-Length", value)]));
             assert!(
                 matches!(result, Err(TransportError::InvalidResponse(_))),
                 "{value}: {result:?}"
             );
         }
+    }
+
+    #[test]
+    fn framing_rejects_transfer_codings_but_chunked() {
+        for value in ["gzip", "gzip, chunked", "chunked, chunked", "identity"] {
+            let result = framing(200, &headers(&[("Transfer-Encoding", value)]));
+            let Err(TransportError::InvalidResponse(message)) = result else {
+                panic!("{value}: {result:?}");
+            };
+            assert!(message.contains("Transfer-Encoding"), "{message}");
+        }
+        let split = headers(&[
+            ("Transfer-Encoding", "gzip"),
+            ("Transfer-Encoding", "chunked"),
+        ]);
+        assert!(matches!(
+            framing(200, &split),
+            Err(TransportError::InvalidResponse(_))
+        ));
+    }
+
+    #[test]
+    fn codings_bounded_in_number() {
+        let two = content_codings(&headers(&[("Content-Encoding", "gzip, identity, gzip")]));
+        assert_eq!(two, Ok(vec![Coding::Gzip, Coding::Gzip]));
+
+        let many = vec!["gzip"; 5000].join(",");
+        let result = content_codings(&headers(&[("Content-Encoding", &many)]));
+        let Err(TransportError::InvalidResponse(message)) = result else {
+            panic!("{result:?}");
+        };
+        assert!(message.contains("5000 codings"), "{message}");
+
+        let three = content_codings(&headers(&[
+            ("Content-Encoding", "gzip, deflate"),
+            ("Content-Encoding", "gzip"),
+        ]));
+        assert!(matches!(three, Err(TransportError::InvalidResponse(_))));
     }
 
     #[test]
@@ -596,6 +652,35 @@ mod tests {
         let wire = gzip(b"hello");
         let body = read(&wire, Framing::UntilClose, &[Coding::Gzip], usize::MAX).unwrap();
         assert_eq!(body, b"hello");
+    }
+
+    /// A reader that returns its bytes and then fails as rustls does when the peer closes
+    /// without close_notify.
+    struct CutWithoutCloseNotify<'a>(&'a [u8]);
+
+    impl Read for CutWithoutCloseNotify<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "peer closed connection without sending TLS close_notify",
+                ));
+            }
+            let read = self.0.read(buf)?;
+            Ok(read)
+        }
+    }
+
+    #[test]
+    fn unframed_body_cut_is_truncated() {
+        let reader = BufReader::new(CutWithoutCloseNotify(b"<Autodiscover>"));
+        let error = read_body(reader, Framing::UntilClose, &[], 100).unwrap_err();
+        assert!(matches!(error, TransportError::Truncated(_)), "{error:?}");
+
+        let wire = gzip(b"<Autodiscover/>");
+        let reader = BufReader::new(CutWithoutCloseNotify(&wire));
+        let error = read_body(reader, Framing::UntilClose, &[Coding::Gzip], 100).unwrap_err();
+        assert!(matches!(error, TransportError::Truncated(_)), "{error:?}");
     }
 
     #[test]

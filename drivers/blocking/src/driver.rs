@@ -39,8 +39,9 @@ pub(crate) struct Run<'a> {
 ///    worker thread, bounded by the request timeout, which sends its event over a channel.
 ///    Cache reads and writes run here, one at a time, so that a purge and the write that
 ///    follows it for the same domain land in order.
-///    NOTE: a file cache write waits for the file lock without a timeout, so another process
-///    that hangs while holding it stalls this loop past the core's deadlines.
+///    NOTE: a file cache write waits up to `autodiscover_cache::MAX_LOCK_WAIT` (2 s) for the
+///    file lock and then skips the write, so another process that holds the lock stalls this
+///    loop by that much, which can pass a shorter core deadline.
 /// 2. Stop at the outcome. Workers still running are cancelled and not joined: their sockets
 ///    are shut down and their events dropped. A final cache write was already carried out in
 ///    step 1.

@@ -33,6 +33,11 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Maximum number of header fields in a response head.
 const MAX_HEADERS: usize = 128;
 
+/// Maximum number of interim (1xx) responses skipped before the final response. A server sends
+/// at most a `100 Continue` and a few `103 Early Hints`, so more than this is hostile: without a
+/// bound, a server could keep a request alive on interim heads alone until its deadline.
+const MAX_INTERIM_RESPONSES: usize = 16;
+
 /// Bytes read from the connection at a time while looking for the end of the head.
 const READ_CHUNK_BYTES: usize = 8 * 1024;
 
@@ -305,17 +310,21 @@ fn read_response<R: Read>(
     limit: usize,
 ) -> Result<HttpResponse, TransportError> {
     let mut buffer = Vec::new();
+    let mut interim = 0;
     let (status, headers) = loop {
         let (status, headers) = read_head(connection, &mut buffer)?;
-        match status {
-            101 => {
-                return Err(TransportError::InvalidResponse(
-                    "the server switched protocols, which was not requested".to_owned(),
-                ))
-            }
-            100..=199 => trace!(status, "skipping an interim response"),
-            _ => break (status, headers),
+        if !(100..200).contains(&status) {
+            break (status, headers);
         }
+        // A 101 is skipped like any other 1xx, as in the smol driver. The request asked for no
+        // upgrade, so what follows must still be an HTTP response.
+        interim += 1;
+        if interim > MAX_INTERIM_RESPONSES {
+            return Err(TransportError::InvalidResponse(format!(
+                "more than {MAX_INTERIM_RESPONSES} interim (1xx) responses before the final one"
+            )));
+        }
+        trace!(status, "skipping an interim response");
     };
     trace!(status, headers = headers.len(), "response head");
 
@@ -540,6 +549,48 @@ mod tests {
         let schemes: Vec<&str> = response.headers_named("www-authenticate").collect();
         assert_eq!(schemes, ["Negotiate", "Basic realm=\"x\""]);
         assert!(response.body.is_empty());
+    }
+
+    #[test]
+    fn response_after_switching_protocols_is_read() {
+        let wire = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let response = read_response(&mut &wire[..], 100).unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"ok");
+    }
+
+    #[test]
+    fn interim_responses_are_bounded() {
+        let mut at_bound = b"HTTP/1.1 103 Early Hints\r\n\r\n".repeat(MAX_INTERIM_RESPONSES);
+        at_bound.extend_from_slice(b"HTTP/1.1 204 No Content\r\n\r\n");
+        let response = read_response(&mut &at_bound[..], 100).unwrap();
+        assert_eq!(response.status, 204);
+
+        let mut over_bound = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_INTERIM_RESPONSES + 1);
+        over_bound.extend_from_slice(b"HTTP/1.1 204 No Content\r\n\r\n");
+        let error = read_response(&mut &over_bound[..], 100).unwrap_err();
+        let TransportError::InvalidResponse(message) = error else {
+            panic!("{error:?}");
+        };
+        assert!(message.contains("interim"), "{message}");
+    }
+
+    #[test]
+    fn response_framing_errors_are_invalid() {
+        let cases: [&[u8]; 4] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip, gzip\r\n\r\n",
+        ];
+        for wire in cases {
+            let result = read_response(&mut &wire[..], 100);
+            assert!(
+                matches!(result, Err(TransportError::InvalidResponse(_))),
+                "{}: {result:?}",
+                String::from_utf8_lossy(wire)
+            );
+        }
     }
 
     #[test]

@@ -15,8 +15,8 @@
 //!   over TCP when the answer is truncated, to one given nameserver or to those of
 //!   `/etc/resolv.conf` (read by the `resolv-conf` crate).
 //! - **Credentials** only where the core allows them: a bearer token (with
-//!   `X-AnchorMailbox`) on every allowed request, Basic after a 401 that offers it (or up
-//!   front when asked). No credential is ever logged or recorded.
+//!   `X-AnchorMailbox` when the address is ASCII) on every allowed request, Basic after a 401
+//!   that offers it (or up front when asked). No credential is ever logged or recorded.
 //! - **Cache** reads and writes through an [`autodiscover_cache::CacheStore`], in the same
 //!   file format as the smol driver, so both can share one file.
 //! - **Recording**: a discovery can be recorded as an [`autodiscover_transcript`] transcript.
@@ -76,6 +76,9 @@ mod http;
 mod options;
 mod tls;
 mod worker;
+
+#[cfg(test)]
+mod wire_tests;
 
 pub use client::{Client, Recorded};
 pub use dns::parse_nameserver;

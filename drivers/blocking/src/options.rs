@@ -74,7 +74,8 @@ pub enum Credentials {
         password: Secret,
     },
     /// An OAuth 2.0 bearer token (RFC 6750), sent with every allowed request together with
-    /// `X-AnchorMailbox: <email>`, which Exchange Online uses to route the request.
+    /// `X-AnchorMailbox: <email>`, which Exchange Online uses to route the request. The
+    /// anchor header is left out when the address is not ASCII.
     Bearer {
         /// The access token.
         token: Secret,

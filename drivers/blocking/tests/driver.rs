@@ -354,6 +354,40 @@ fn bearer_with_anchor_mailbox() {
 }
 
 #[test]
+fn bearer_without_anchor_for_non_ascii_address() {
+    let world = World::start().unwrap();
+    let server = world
+        .https(&["example.com"], challenge(&["Bearer"]))
+        .unwrap();
+    let options = options(
+        &world,
+        config(
+            Strategy::Sequential,
+            Duration::from_secs(5),
+            Duration::from_secs(20),
+        ),
+    )
+    .credentials(Credentials::bearer("token-123"));
+    let client = Client::new(options).unwrap();
+
+    client
+        .discover("jürgen@example.com")
+        .expect("the token is accepted");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(
+        requests[0].header("Authorization"),
+        Some("Bearer token-123")
+    );
+    assert!(
+        !requests[0].has_header("X-AnchorMailbox"),
+        "{:?}",
+        requests[0].headers
+    );
+}
+
+#[test]
 fn truncated_srv_answer_retried_over_tcp() {
     let world = World::start().unwrap();
     world

@@ -27,6 +27,18 @@ pub enum CacheError {
         error: io::Error,
     },
 
+    /// The cache path names something other than a regular file, such as a FIFO, a socket, a
+    /// device or a directory, or a symbolic link to one. The cache counts as empty, and the
+    /// store neither reads from nor writes over it, so a FIFO cannot block it.
+    #[error("cache path {} is a {kind}, not a regular file; treating the cache as empty and leaving the path unchanged, so remove it or choose another cache file", path.display())]
+    NotRegularFile {
+        /// The cache file path.
+        path: PathBuf,
+        /// The file type at the path: `directory`, `FIFO`, `socket`, `block device`,
+        /// `character device` or `special file`.
+        kind: &'static str,
+    },
+
     /// The cache file is larger than [`MAX_FILE_BYTES`](crate::MAX_FILE_BYTES). The cache
     /// counts as empty, and the next write replaces the file.
     #[error("cache file {} is larger than {max_bytes} bytes; treating the cache as empty, the next write replaces it", path.display())]
@@ -87,7 +99,10 @@ pub enum CacheError {
         error: io::Error,
     },
 
-    /// The lock file could not be opened or locked, so nothing was written.
+    /// The lock file could not be opened or locked, so nothing was written. When another
+    /// process or thread holds the lock for longer than
+    /// [`MAX_LOCK_WAIT`](crate::MAX_LOCK_WAIT), `error` has the kind
+    /// [`io::ErrorKind::TimedOut`].
     #[error("failed to lock {}: {error}; the cache was not written", path.display())]
     Lock {
         /// The lock file.

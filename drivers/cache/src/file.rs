@@ -1,10 +1,11 @@
 //! The cache kept in one JSON file shared by every process of the user.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, FileType, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
 
 use autodiscover::CacheEntry;
 
@@ -20,6 +21,22 @@ use crate::{domain_key, stamp, CacheStore};
 /// room for tens of thousands of domains while keeping a stray huge file out of memory. The
 /// bound is a choice, not a measured need.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Maximum time a [`FileStore`] write waits for the lock that another process or thread holds.
+/// After that it skips the write with a [`CacheError::Lock`] warning, so that a writer that
+/// hangs while holding the lock delays each write by at most this long.
+///
+/// A write holds the lock for one read, one small write and one `fsync`, usually milliseconds,
+/// so two seconds covers a slow disk. The bound is a choice, not a measured need.
+pub const MAX_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// The first pause between two attempts to take the lock. Pauses double up to
+/// [`MAX_LOCK_RETRY_PAUSE`], so a lock released soon is taken soon without polling a held lock
+/// in a tight loop.
+const FIRST_LOCK_RETRY_PAUSE: Duration = Duration::from_millis(1);
+
+/// Maximum pause between two attempts to take the lock.
+const MAX_LOCK_RETRY_PAUSE: Duration = Duration::from_millis(20);
 
 /// A cache kept in one JSON file, shared by every thread and process that opens the same path.
 ///
@@ -46,9 +63,11 @@ pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// # Concurrency
 ///
 /// - Every write (`put`, `clear`) runs under an exclusive lock on a separate lock file, the
-///   cache path with `.lock` appended, taken with [`File::lock`] (`flock` on Unix,
+///   cache path with `.lock` appended, taken with [`File::try_lock`] (`flock` on Unix,
 ///   `LockFileEx` on Windows). Inside the lock it reads the file again, changes it and writes
 ///   the result, so writers that go through a `FileStore` never lose each other's entries.
+/// - A write waits at most [`MAX_LOCK_WAIT`] for the lock. When another process or thread
+///   holds it longer, the write is skipped with a [`CacheError::Lock`] warning.
 /// - A write goes to a temporary file in the same directory, which is flushed to disk and then
 ///   renamed over the cache file. A reader therefore sees either the old or the new file,
 ///   never a torn one, so `get` reads without the lock.
@@ -58,6 +77,18 @@ pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 ///
 /// On Unix the cache file, its temporary files and the lock file are created with mode 0600,
 /// and a directory the store creates gets mode 0700. An existing directory keeps its mode.
+///
+/// # Special files and symbolic links
+///
+/// The store reads and replaces only regular files. When the cache path names a FIFO, a
+/// socket, a device or a directory, the cache counts as empty, a
+/// [`CacheError::NotRegularFile`] warning is recorded, and `put` and `clear` leave the path
+/// unchanged. The file type is checked before the file is opened, and a FIFO is opened without
+/// blocking and checked again, so no read waits on a FIFO.
+///
+/// A symbolic link is followed for reading and for the type check. A write renames the new
+/// file over the path, which replaces the link itself and leaves its target unchanged, and
+/// `clear` removes the link. A dangling link counts as no file.
 ///
 /// # Damaged files
 ///
@@ -126,13 +157,16 @@ impl FileStore {
                 return Loaded {
                     entries: Entries::new(),
                     sound: true,
+                    replaceable: true,
                 };
             }
             Err(warning) => {
+                let replaceable = !matches!(warning, CacheError::NotRegularFile { .. });
                 self.warnings.record(warning);
                 return Loaded {
                     entries: Entries::new(),
                     sound: false,
+                    replaceable,
                 };
             }
         };
@@ -142,7 +176,11 @@ impl FileStore {
         for problem in problems {
             self.warnings.record(problem);
         }
-        Loaded { entries, sound }
+        Loaded {
+            entries,
+            sound,
+            replaceable: true,
+        }
     }
 
     /// Applies `change` to the file's entries under the write lock and writes the result.
@@ -150,6 +188,9 @@ impl FileStore {
     /// `change` returns whether it changed anything. The file is rewritten when it did, or when
     /// the file was damaged, so that any write repairs the file.
     fn update(&self, change: impl FnOnce(&mut Entries) -> bool) -> Result<(), CacheError> {
+        // Checked before the lock too, so that a write to a FIFO is skipped without waiting.
+        // Other problems with the path are reported by the steps below.
+        reject_special_file(&self.path)?;
         let directory = self.directory();
         create_private_directory(directory).map_err(|error| CacheError::CreateDirectory {
             path: directory.to_owned(),
@@ -157,7 +198,16 @@ impl FileStore {
         })?;
         let lock = lock_exclusive(&self.lock_path)?;
 
-        let Loaded { mut entries, sound } = self.load();
+        let Loaded {
+            mut entries,
+            sound,
+            replaceable,
+        } = self.load();
+        if !replaceable {
+            // The path turned into a special file after the check above. `load` has recorded
+            // the warning already.
+            return Ok(());
+        }
         let changed = change(&mut entries);
         if !changed && sound {
             tracing::trace!(path = %self.path.display(), "cache file already up to date");
@@ -180,6 +230,7 @@ impl FileStore {
 
     /// Removes the cache file under the write lock.
     fn remove(&self) -> Result<(), CacheError> {
+        reject_special_file(&self.path)?;
         let lock = match lock_exclusive(&self.lock_path) {
             Ok(lock) => lock,
             // The directory was never created, so there is no file to remove.
@@ -250,9 +301,15 @@ struct Loaded {
     entries: Entries,
     /// False when the file was damaged or unreadable and needs rewriting.
     sound: bool,
+    /// False when the path names a special file, which must not be written over.
+    replaceable: bool,
 }
 
 /// Reads the file at `path`, or returns `None` when it does not exist.
+///
+/// # Errors
+/// [`CacheError::NotRegularFile`] when `path` names a special file or a directory,
+/// [`CacheError::TooLarge`] past [`MAX_FILE_BYTES`], and [`CacheError::Read`] otherwise.
 fn read_file(path: &Path) -> Result<Option<Vec<u8>>, CacheError> {
     let read_error = |error| CacheError::Read {
         path: path.to_owned(),
@@ -263,12 +320,19 @@ fn read_file(path: &Path) -> Result<Option<Vec<u8>>, CacheError> {
         max_bytes: MAX_FILE_BYTES,
     };
 
-    let file = match File::open(path) {
+    if !check_regular_or_missing(path)? {
+        return Ok(None);
+    }
+    let file = match open_without_blocking(path) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(read_error(error)),
     };
-    let length = file.metadata().map_err(read_error)?.len();
+    // The path may have been replaced between the check and the open, so the opened file is
+    // checked again.
+    let metadata = file.metadata().map_err(read_error)?;
+    check_regular(path, metadata.file_type())?;
+    let length = metadata.len();
     if length > MAX_FILE_BYTES {
         return Err(too_large());
     }
@@ -284,6 +348,72 @@ fn read_file(path: &Path) -> Result<Option<Vec<u8>>, CacheError> {
     Ok(Some(bytes))
 }
 
+/// Returns whether `path` exists, following symbolic links, and fails with
+/// [`CacheError::NotRegularFile`] when it names anything but a regular file.
+fn check_regular_or_missing(path: &Path) -> Result<bool, CacheError> {
+    match fs::metadata(path) {
+        Ok(metadata) => check_regular(path, metadata.file_type()).map(|()| true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(CacheError::Read {
+            path: path.to_owned(),
+            error,
+        }),
+    }
+}
+
+/// Fails with [`CacheError::NotRegularFile`] when `path` names anything but a regular file,
+/// and passes when it is a regular file, missing or cannot be examined.
+fn reject_special_file(path: &Path) -> Result<(), CacheError> {
+    match check_regular_or_missing(path) {
+        Err(warning @ CacheError::NotRegularFile { .. }) => Err(warning),
+        _ => Ok(()),
+    }
+}
+
+fn check_regular(path: &Path, file_type: FileType) -> Result<(), CacheError> {
+    if file_type.is_file() {
+        return Ok(());
+    }
+    Err(CacheError::NotRegularFile {
+        path: path.to_owned(),
+        kind: describe(file_type),
+    })
+}
+
+/// Returns the usual name of a file type that is not a regular file.
+fn describe(file_type: FileType) -> &'static str {
+    if file_type.is_dir() {
+        return "directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "FIFO";
+        }
+        if file_type.is_socket() {
+            return "socket";
+        }
+        if file_type.is_block_device() {
+            return "block device";
+        }
+        if file_type.is_char_device() {
+            return "character device";
+        }
+    }
+    "special file"
+}
+
+/// Opens `path` for reading. On Unix it passes `O_NONBLOCK`, so that opening a FIFO returns at
+/// once instead of waiting for a writer. The flag changes nothing for a regular file.
+fn open_without_blocking(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    options.open(path)
+}
+
 /// Creates `directory` and its missing parents, with mode 0700 on Unix.
 fn create_private_directory(directory: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
@@ -293,8 +423,8 @@ fn create_private_directory(directory: &Path) -> io::Result<()> {
     builder.create(directory)
 }
 
-/// Opens (creating it with mode 0600 on Unix) and exclusively locks the lock file. The lock
-/// lasts until the returned file is closed.
+/// Opens (creating it with mode 0600 on Unix) and exclusively locks the lock file, waiting at
+/// most [`MAX_LOCK_WAIT`] for another holder. The lock lasts until the returned file is closed.
 fn lock_exclusive(lock_path: &Path) -> Result<File, CacheError> {
     let lock_error = |error| CacheError::Lock {
         path: lock_path.to_owned(),
@@ -305,12 +435,48 @@ fn lock_exclusive(lock_path: &Path) -> Result<File, CacheError> {
     // Windows refuses to lock a file opened only for appending, so it is opened for writing.
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+        // A FIFO in place of the lock file must not block the open.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
     let file = options.open(lock_path).map_err(lock_error)?;
+    if !file.metadata().map_err(lock_error)?.is_file() {
+        return Err(lock_error(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the lock file is not a regular file",
+        )));
+    }
 
-    tracing::trace!(path = %lock_path.display(), "waiting for the cache lock");
-    file.lock().map_err(lock_error)?;
-    Ok(file)
+    let started = Instant::now();
+    let mut pause = FIRST_LOCK_RETRY_PAUSE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(error)) => return Err(lock_error(error)),
+        }
+        let waited = started.elapsed();
+        if waited >= MAX_LOCK_WAIT {
+            return Err(lock_error(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "another process or thread held the lock for more than {} ms",
+                    MAX_LOCK_WAIT.as_millis()
+                ),
+            )));
+        }
+        if pause == FIRST_LOCK_RETRY_PAUSE {
+            tracing::debug!(
+                path = %lock_path.display(),
+                max_wait_ms = MAX_LOCK_WAIT.as_millis(),
+                "the cache lock is held by another writer; retrying"
+            );
+        }
+        thread::sleep(pause.min(MAX_LOCK_WAIT - waited));
+        pause = (pause * 2).min(MAX_LOCK_RETRY_PAUSE);
+    }
 }
 
 /// Replaces the file at `path` with `bytes` in one step: it writes a temporary file in

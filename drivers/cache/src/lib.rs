@@ -66,7 +66,7 @@ use std::time::SystemTime;
 use autodiscover::CacheEntry;
 
 pub use error::CacheError;
-pub use file::{FileStore, MAX_FILE_BYTES};
+pub use file::{FileStore, MAX_FILE_BYTES, MAX_LOCK_WAIT};
 pub use format::FORMAT_VERSION;
 pub use memory::{MemoryStore, NoStore};
 pub use path::{default_path, default_path_from, CACHE_DIRECTORY_NAME, CACHE_FILE_NAME};
@@ -77,8 +77,9 @@ pub use path::{default_path, default_path_from, CACHE_DIRECTORY_NAME, CACHE_FILE
 /// takes `&self` and the trait requires `Send + Sync`, so one store can serve every discovery
 /// of a process through an `Arc<dyn CacheStore>`.
 ///
-/// The methods of a [`FileStore`] block on file IO and on the lock that other processes may
-/// hold while they write. An async driver calls them from a thread that is allowed to block.
+/// The methods of a [`FileStore`] block on file IO, and `put` and `clear` wait up to
+/// [`MAX_LOCK_WAIT`] for the lock that other processes may hold while they write. An async
+/// driver calls them from a thread that is allowed to block.
 pub trait CacheStore: Send + Sync {
     /// Returns the entry of `domain`, or `None` when there is none or the cache cannot be read.
     fn get(&self, domain: &str) -> Option<CacheEntry>;

@@ -472,9 +472,8 @@ fn oversized_file_warns_and_put_repairs() {
 }
 
 #[test]
-fn unreadable_cache_path_warns() {
-    // A directory where the file should be cannot be read or replaced, and this works even for
-    // root, which file permissions would not stop.
+fn directory_at_cache_path_left_alone() {
+    // A directory where the file should be is neither read nor replaced.
     let dir = temp_dir();
     let path = cache_path(&dir);
     fs::create_dir_all(&path).unwrap();
@@ -484,19 +483,35 @@ fn unreadable_cache_path_warns() {
     let read_warnings = store.take_warnings();
     store.put("example.com", Some(entry(ENDPOINT, Flavor::Soap)));
     let write_warnings = store.take_warnings();
+    store.clear();
+    let clear_warnings = store.take_warnings();
 
     assert!(found.is_none());
     assert!(
-        matches!(read_warnings.as_slice(), [CacheError::Read { .. }]),
+        matches!(
+            read_warnings.as_slice(),
+            [CacheError::NotRegularFile {
+                kind: "directory",
+                ..
+            }]
+        ),
         "read warnings {read_warnings:?}"
     );
     assert!(
         matches!(
             write_warnings.as_slice(),
-            [CacheError::Read { .. }, CacheError::Write { .. }]
+            [CacheError::NotRegularFile { .. }]
         ),
         "write warnings {write_warnings:?}"
     );
+    assert!(
+        matches!(
+            clear_warnings.as_slice(),
+            [CacheError::NotRegularFile { .. }]
+        ),
+        "clear warnings {clear_warnings:?}"
+    );
+    assert!(fs::metadata(&path).unwrap().is_dir());
 }
 
 #[test]
