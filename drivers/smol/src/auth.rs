@@ -1,6 +1,7 @@
 //! The `Authorization` header for the caller's credentials, and reading a Basic challenge.
 
 use base64::Engine as _;
+use tracing::debug;
 
 use crate::options::Credentials;
 
@@ -27,16 +28,23 @@ pub(crate) fn basic(credentials: &Credentials) -> Option<AuthHeaders> {
 
 /// Builds the bearer header (RFC 6750) and `X-AnchorMailbox`, which Exchange Online reads to
 /// route a token-authenticated request to the mailbox's server.
+///
+/// `X-AnchorMailbox` is sent only when `mailbox` is ASCII. The driver sends only ASCII header
+/// values, so an address with a non-ASCII local part goes without the header rather than
+/// failing every request.
 pub(crate) fn bearer(credentials: &Credentials, mailbox: &str) -> Option<AuthHeaders> {
     let Credentials::Bearer { token } = credentials else {
         return None;
     };
+    let mut headers = vec![("Authorization", format!("Bearer {}", token.expose()))];
+    if mailbox.is_ascii() {
+        headers.push(("X-AnchorMailbox", mailbox.to_owned()));
+    } else {
+        debug!(%mailbox, "omitting X-AnchorMailbox because the address is not ASCII");
+    }
     Some(AuthHeaders {
         scheme: "Bearer",
-        headers: vec![
-            ("Authorization", format!("Bearer {}", token.expose())),
-            ("X-AnchorMailbox", mailbox.to_owned()),
-        ],
+        headers,
     })
 }
 
@@ -103,6 +111,15 @@ mod tests {
                 ("Authorization", "Bearer token-1".to_owned()),
                 ("X-AnchorMailbox", "alice@example.com".to_owned()),
             ]
+        );
+    }
+
+    #[test]
+    fn bearer_omits_anchor_for_non_ascii_address() {
+        let headers = bearer(&Credentials::bearer("token-1"), "j\u{f6}rg@example.com").unwrap();
+        assert_eq!(
+            headers.headers,
+            vec![("Authorization", "Bearer token-1".to_owned())]
         );
     }
 

@@ -7,6 +7,7 @@ use autodiscover_cache::{CacheStore, FileStore, MemoryStore};
 use autodiscover_transcript::{Recorder, Transcript};
 use tracing::debug;
 
+use crate::cache_calls::CacheCalls;
 use crate::conn::Pool;
 use crate::driver::{self, Run};
 use crate::error::Error;
@@ -51,10 +52,12 @@ impl Client {
     /// Builds a client: reads the CA file, sets up the resolver and opens the cache store.
     ///
     /// # Errors
+    /// [`Error::InvalidCredentials`] when the credentials cannot be sent in a header,
     /// [`Error::CaFile`], [`Error::InvalidCaFile`] or [`Error::NoRoots`] for the TLS roots,
     /// [`Error::InvalidNameserver`] or [`Error::SystemDns`] for DNS, [`Error::Cache`] when the
     /// default cache file has no location.
     pub fn new(options: Options) -> Result<Self, Error> {
+        options.credentials.validate()?;
         let tls = tls::client_config(options.roots, options.ca_file.as_deref())?;
         let resolver = dns::resolver(options.nameserver)?;
         let cache = open_cache(&options.cache)?;
@@ -64,7 +67,7 @@ impl Client {
                 tls: Arc::new(tls),
                 overrides: options.connect_overrides.clone(),
                 pool: Pool::default(),
-                cache,
+                cache: cache.map(CacheCalls::new),
             }),
             options,
         })
@@ -82,12 +85,14 @@ impl Client {
     /// Discovers the settings of `email` with `credentials` instead of the options' ones.
     ///
     /// # Errors
-    /// As [`Client::discover`].
+    /// [`Error::InvalidCredentials`] when `credentials` cannot be sent in a header, and
+    /// otherwise as [`Client::discover`].
     pub async fn discover_with(
         &self,
         email: &str,
         credentials: &Credentials,
     ) -> Result<Discovery, Error> {
+        credentials.validate()?;
         let Some(path) = self.options.record_to.as_ref() else {
             let (request, config) = self.request(email)?;
             return Ok(self.run(request, config, credentials, None).await?);
@@ -172,13 +177,16 @@ impl Client {
     /// Removes every entry of the endpoint cache, if the client has one.
     pub fn clear_cache(&self) {
         if let Some(cache) = &self.shared.cache {
-            cache.clear();
+            cache.store().clear();
         }
     }
 
     /// Returns the endpoint cache store, if the client has one.
+    ///
+    /// Discoveries take the store's warnings after each call (the store has logged them
+    /// already), so [`CacheStore::take_warnings`] returns only those of calls made since.
     pub fn cache(&self) -> Option<&Arc<dyn CacheStore>> {
-        self.shared.cache.as_ref()
+        self.shared.cache.as_ref().map(CacheCalls::store)
     }
 
     /// Returns the number of idle keep-alive connections.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use autodiscover::TransportError;
+use autodiscover::{DnsError, TransportError};
 use futures_rustls::client::TlsStream;
 use futures_rustls::TlsConnector;
 use rustls::pki_types::ServerName;
@@ -47,11 +47,13 @@ enum Transport {
 /// The stream of one connection plus bytes read ahead of the current reader.
 struct Inner {
     transport: Transport,
-    /// Bytes read past the end of a response head; reads return them before new ones.
+    /// Bytes read past the end of a response head or a chunked body, which reads return before
+    /// new ones.
     pushback: Vec<u8>,
 }
 
-/// One connection, cloneable so that async-h1's body reader and the driver can both hold it.
+/// One connection, cloneable so that a body reader can own a handle while the exchange keeps
+/// its own.
 ///
 /// Only one exchange uses a connection at a time, so the mutex is never contended; it is
 /// locked for the length of one `poll_*` call.
@@ -77,6 +79,11 @@ impl Connection {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Returns whether bytes read from the stream are waiting for the next read.
+    pub(crate) fn has_unread(&self) -> bool {
+        !self.lock().pushback.is_empty()
     }
 
     /// Puts bytes back in front of the stream, for the next read.
@@ -138,44 +145,57 @@ impl AsyncWrite for Connection {
     }
 }
 
-/// Opens a connection to `origin`. It connects to the connect override if there is one, else
-/// to the addresses DNS returns, in order. For https it then runs the TLS handshake, with SNI
-/// and the certificate check on the URL's host.
+/// Opens a connection to `origin` by `deadline`. It connects to the connect override if there
+/// is one, else to the addresses DNS returns, in order. For https it then runs the TLS
+/// handshake, with SNI and the certificate check on the URL's host.
 ///
 /// # Errors
-/// `Dns` when the host does not resolve, `ConnectionRefused` or `ConnectTimeout` from TCP,
-/// `Tls` when the handshake fails, `Io` for other socket errors.
+/// `Dns` when the host does not resolve, `Dns(Timeout)` when the lookup runs out of time,
+/// `ConnectionRefused` or `ConnectTimeout` from TCP, `Tls` when the handshake fails, `Timeout`
+/// when the handshake runs out of time, and `Io` for other socket errors.
 pub(crate) async fn connect(
     shared: &Shared,
     origin: &Origin,
+    deadline: Instant,
 ) -> Result<Connection, TransportError> {
     let addrs: Vec<SocketAddr> = match shared.connect_override(&origin.host, origin.port) {
         Some(addr) => {
             trace!(host = %origin.host, port = origin.port, %addr, "connect override");
             vec![addr]
         }
-        None => dns::lookup_addresses(&shared.resolver, &origin.host)
-            .await
-            .map_err(TransportError::Dns)?
-            .into_iter()
-            .map(|ip| SocketAddr::new(ip, origin.port))
-            .collect(),
+        None => {
+            let lookup = async {
+                dns::lookup_addresses(&shared.resolver, &origin.host)
+                    .await
+                    .map_err(TransportError::Dns)
+            };
+            within(deadline, lookup, TransportError::Dns(DnsError::Timeout))
+                .await?
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, origin.port))
+                .collect()
+        }
     };
-    let tcp = connect_tcp(&addrs).await?;
+    let tcp = within(
+        deadline,
+        connect_tcp(&addrs),
+        TransportError::ConnectTimeout,
+    )
+    .await?;
     // Requests are small and written at once; waiting for ACKs would only add latency.
     if let Err(error) = tcp.set_nodelay(true) {
         trace!(%error, "failed to disable Nagle's algorithm");
     }
 
     let transport = if origin.https {
-        let name = ServerName::try_from(origin.host.clone()).map_err(|_| {
-            TransportError::Tls(format!("{:?} is not a valid TLS server name", origin.host))
-        })?;
-        let connector = TlsConnector::from(Arc::clone(&shared.tls));
-        let stream = connector
-            .connect(name, tcp)
-            .await
-            .map_err(|error| tls_error(&error))?;
+        // The TCP connection is up, so a handshake that stalls is a slow server, not an
+        // unreachable one, and times out as the request does.
+        let stream = within(
+            deadline,
+            handshake(shared, origin, tcp),
+            TransportError::Timeout,
+        )
+        .await?;
         Transport::Tls(Box::new(stream))
     } else {
         Transport::Plain(tcp)
@@ -183,6 +203,35 @@ pub(crate) async fn connect(
     let connection = Connection::new(transport);
     debug!(connection = connection.id, host = %origin.host, port = origin.port, https = origin.https, "connected");
     Ok(connection)
+}
+
+/// Runs `work` until `deadline`, failing with `on_timeout` when it passes first.
+async fn within<T>(
+    deadline: Instant,
+    work: impl std::future::Future<Output = Result<T, TransportError>>,
+    on_timeout: TransportError,
+) -> Result<T, TransportError> {
+    smol::future::or(work, async {
+        smol::Timer::at(deadline).await;
+        Err(on_timeout)
+    })
+    .await
+}
+
+/// Runs the TLS handshake on `tcp`, with SNI and the certificate check on `origin`'s host.
+async fn handshake(
+    shared: &Shared,
+    origin: &Origin,
+    tcp: TcpStream,
+) -> Result<TlsStream<TcpStream>, TransportError> {
+    let name = ServerName::try_from(origin.host.clone()).map_err(|_| {
+        TransportError::Tls(format!("{:?} is not a valid TLS server name", origin.host))
+    })?;
+    let connector = TlsConnector::from(Arc::clone(&shared.tls));
+    connector
+        .connect(name, tcp)
+        .await
+        .map_err(|error| tls_error(&error))
 }
 
 /// Connects to the first address that accepts, returning the last address's error when none

@@ -3,19 +3,18 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use autodiscover::{
     Action, ActionId, CacheEntry, Config, Discoverer, Discovery, DnsError, Event, HttpRequest,
     Request,
 };
-use autodiscover_cache::CacheStore;
 use autodiscover_transcript::Recorder;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use smol::Timer;
 use tracing::{debug, info};
 
+use crate::cache_calls::CacheCalls;
 use crate::dns;
 use crate::http::{self, Auth};
 use crate::options::Credentials;
@@ -36,10 +35,12 @@ pub(crate) struct Run<'a> {
 ///
 /// 1. Start every action the discoverer emits. HTTP requests and DNS lookups run
 ///    concurrently in one `FuturesUnordered`, each bounded by the request timeout. Cache reads
-///    and writes run one at a time on smol's blocking pool and are awaited at once, so that a
-///    purge and the write that follows it for the same domain land in order.
+///    and writes run one at a time on smol's blocking pool and are awaited at once, each
+///    bounded by the request timeout and the discovery's deadline. A read that runs out of
+///    time counts as a miss, and a write goes on in the background, still in order (see
+///    [`CacheCalls`]).
 /// 2. Stop at the outcome. Outstanding requests and lookups are dropped, which closes their
-///    connections; a final cache write was already carried out in step 1.
+///    connections. A final cache write was already carried out, or left running, in step 1.
 /// 3. Feed finished cache results, or wait for the first network result or the discoverer's
 ///    next deadline, and go back to step 1.
 pub(crate) async fn run(
@@ -48,6 +49,7 @@ pub(crate) async fn run(
 ) -> Result<Discovery, autodiscover::Error> {
     let start = Instant::now();
     let request_timeout = run.config.request_timeout;
+    let discovery_deadline = later(start, run.config.deadline);
     let mut discoverer = Discoverer::new(run.request, run.config, start);
     let mut running: Running<'_> = FuturesUnordered::new();
 
@@ -58,13 +60,16 @@ pub(crate) async fn run(
             if let Some(recorder) = run.recorder.as_deref_mut() {
                 recorder.record_action(&action, start.elapsed());
             }
-            let deadline = Instant::now() + request_timeout;
+            let deadline = later(Instant::now(), request_timeout);
             match action {
                 Action::CacheGet { id, domain } => {
-                    ready.push(cache_get(shared.cache.clone(), id, domain).await);
+                    let deadline = deadline.min(discovery_deadline);
+                    ready.push(cache_get(shared.cache.as_ref(), id, domain, deadline).await);
                 }
                 Action::CachePut { id, domain, entry } => {
-                    ready.push(cache_put(shared.cache.clone(), id, domain, entry).await);
+                    let deadline = deadline.min(discovery_deadline);
+                    let event = cache_put(shared.cache.as_ref(), id, domain, entry, deadline);
+                    ready.push(event.await);
                 }
                 Action::HttpRequest { id, request } => {
                     let auth = Auth {
@@ -127,6 +132,13 @@ pub(crate) async fn run(
             discoverer.handle_event(event, Instant::now());
         }
     }
+}
+
+/// Returns `now + duration`, capped at a year from now so that a huge configured duration
+/// cannot overflow `Instant`.
+fn later(now: Instant, duration: Duration) -> Instant {
+    const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+    now.checked_add(duration.min(YEAR)).unwrap_or(now)
 }
 
 /// Waits for the first finished action, or returns `None` at `deadline`.
@@ -208,9 +220,14 @@ async fn until<T>(
     .await
 }
 
-async fn cache_get(store: Option<Arc<dyn CacheStore>>, id: ActionId, domain: String) -> Event {
-    let entry = match store {
-        Some(store) => smol::unblock(move || store.get(&domain)).await,
+async fn cache_get(
+    cache: Option<&CacheCalls>,
+    id: ActionId,
+    domain: String,
+    deadline: Instant,
+) -> Event {
+    let entry = match cache {
+        Some(cache) => cache.get(id, domain, deadline).await,
         None => None,
     };
     debug!(%id, hit = entry.is_some(), "cache read");
@@ -218,20 +235,15 @@ async fn cache_get(store: Option<Arc<dyn CacheStore>>, id: ActionId, domain: Str
 }
 
 async fn cache_put(
-    store: Option<Arc<dyn CacheStore>>,
+    cache: Option<&CacheCalls>,
     id: ActionId,
     domain: String,
     entry: Option<CacheEntry>,
+    deadline: Instant,
 ) -> Event {
-    if let Some(store) = store {
+    if let Some(cache) = cache {
         let removal = entry.is_none();
-        smol::unblock(move || {
-            store.put(&domain, entry);
-            for warning in store.take_warnings() {
-                tracing::warn!(%warning, "cache write failed");
-            }
-        })
-        .await;
+        cache.put(id, domain, entry, deadline).await;
         debug!(%id, removal, "cache write");
     }
     Event::CachePut { id }

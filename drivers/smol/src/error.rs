@@ -14,6 +14,16 @@ pub enum Error {
     #[error(transparent)]
     Discovery(#[from] autodiscover::Error),
 
+    /// A credential contains characters that cannot be sent in an HTTP header. The message
+    /// names the field and the problem but never contains the value.
+    #[error("invalid {field}: {reason}")]
+    InvalidCredentials {
+        /// The field: `Basic user name`, `Basic password` or `bearer token`.
+        field: &'static str,
+        /// The problem with the value and its fix.
+        reason: &'static str,
+    },
+
     /// The CA file could not be read.
     #[error("failed to read CA file {}: {source}; pass a readable PEM file to Options::ca_file", path.display())]
     CaFile {

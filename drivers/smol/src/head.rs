@@ -1,10 +1,10 @@
-//! Reading a response head with httparse, before async-h1 frames the body.
+//! Reading a response head with httparse and deciding how its body is framed.
 //!
-//! async-h1 2.3.4 parses the head itself, but it panics on a header value that is UTF-8 but not
+//! async-h1 2.3.4 could parse the head, but it panics on a header value that is UTF-8 but not
 //! ASCII, because http-types unwraps that conversion. It also rejects status codes that
 //! http-types does not name, limits the head to 8 KiB, and compares `Transfer-Encoding`
 //! case-sensitively. So the driver reads and parses the head here and keeps the status and
-//! every header for the core. async-h1 gets a minimal head that carries only the body framing.
+//! every header for the core, and `http::read_body` reads the body by the framing decided here.
 
 use autodiscover::TransportError;
 use smol::io::AsyncReadExt;
@@ -17,6 +17,10 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// Most header lines in one response head.
 const MAX_HEADERS: usize = 128;
+
+/// Maximum number of interim (1xx) responses skipped before the final one. A server sends at most one or
+/// two (`100 Continue`, `102 Processing`), so more means it is misbehaving.
+const MAX_INTERIM_RESPONSES: usize = 16;
 
 /// The framing of a response body, which decides where the body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,18 +65,6 @@ impl Head {
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     }
-
-    /// Returns the head that async-h1 parses: a status line it accepts and the framing header
-    /// only. async-h1 uses it for the body alone, so the real status is not needed there.
-    pub(crate) fn framing_head(&self) -> Vec<u8> {
-        match self.framing {
-            Framing::Length(length) => {
-                format!("HTTP/1.1 200 OK\r\ncontent-length: {length}\r\n\r\n").into_bytes()
-            }
-            Framing::Chunked => b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec(),
-            Framing::Empty | Framing::UntilClose => b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
-        }
-    }
 }
 
 /// A failure to read a response head.
@@ -87,10 +79,14 @@ pub(crate) enum HeadError {
 
 /// Reads the next final (non-1xx) response head from `connection`, and puts any bytes read past
 /// it back for the body reader.
+///
+/// Every interim response is skipped, `101 Switching Protocols` included, because the driver
+/// never requests an upgrade. At most [`MAX_INTERIM_RESPONSES`] are skipped.
 pub(crate) async fn read_head(connection: &mut Connection) -> Result<Head, HeadError> {
     let mut buffer: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let mut received_any = false;
+    let mut interim_count = 0;
     loop {
         let read = match connection.read(&mut chunk).await {
             Ok(read) => read,
@@ -122,6 +118,13 @@ pub(crate) async fn read_head(connection: &mut Connection) -> Result<Head, HeadE
         while let Some((head, length)) = parse(&buffer).map_err(HeadError::Failed)? {
             buffer.drain(..length);
             if (100..200).contains(&head.status) {
+                interim_count += 1;
+                if interim_count > MAX_INTERIM_RESPONSES {
+                    return Err(HeadError::Failed(TransportError::InvalidResponse(format!(
+                        "the server sent more than {MAX_INTERIM_RESPONSES} interim (1xx) responses"
+                    ))));
+                }
+                tracing::trace!(status = head.status, "skipping an interim response");
                 continue;
             }
             connection.unread(&buffer);
@@ -206,10 +209,15 @@ fn framing(status: u16, headers: &[(String, String)]) -> Result<Framing, Transpo
         .filter(|(name, _)| name.eq_ignore_ascii_case("Content-Length"))
     {
         // A list such as `42, 42` is allowed when every member is the same (RFC 9110 8.6).
+        // Each member must be digits only: `u64::from_str` would also accept a leading `+`.
         for member in value.split(',') {
-            let parsed: u64 = member.trim().parse().map_err(|_| {
-                TransportError::InvalidResponse(format!("invalid Content-Length {value:?}"))
-            })?;
+            let member = member.trim();
+            let invalid =
+                || TransportError::InvalidResponse(format!("invalid Content-Length {value:?}"));
+            if member.is_empty() || !member.bytes().all(|byte| byte.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            let parsed: u64 = member.parse().map_err(|_| invalid())?;
             if length.is_some_and(|previous| previous != parsed) {
                 return Err(TransportError::InvalidResponse(
                     "conflicting Content-Length values".to_owned(),
@@ -257,13 +265,21 @@ mod tests {
     }
 
     #[test]
-    fn gzip_transfer_coding_is_rejected() {
-        let error =
-            parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").unwrap_err();
-        assert!(
-            matches!(error, TransportError::InvalidResponse(_)),
-            "{error}"
-        );
+    fn transfer_coding_other_than_chunked_is_rejected() {
+        for value in [
+            "gzip",
+            "gzip, chunked",
+            "chunked, chunked",
+            "identity",
+            "chunked, gzip",
+        ] {
+            let text = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {value}\r\n\r\n");
+            let result = parse(text.as_bytes());
+            assert!(
+                matches!(result, Err(TransportError::InvalidResponse(_))),
+                "Transfer-Encoding {value:?} gave {result:?}"
+            );
+        }
     }
 
     #[test]
@@ -273,6 +289,29 @@ mod tests {
         );
         let head = parse_text("HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n");
         assert_eq!(head.framing, Framing::Length(5));
+    }
+
+    #[test]
+    fn content_length_must_be_digits() {
+        for value in ["+1013", "-5", "0x10", "1_000", "", "5, +5", "1e3"] {
+            let text = format!("HTTP/1.1 200 OK\r\nContent-Length: {value}\r\n\r\n");
+            let result = parse(text.as_bytes());
+            assert!(
+                matches!(result, Err(TransportError::InvalidResponse(_))),
+                "Content-Length {value:?} gave {result:?}"
+            );
+        }
+        let head = parse_text("HTTP/1.1 200 OK\r\nContent-Length: 1013\r\n\r\n");
+        assert_eq!(head.framing, Framing::Length(1013));
+    }
+
+    #[test]
+    fn content_length_overflow_is_rejected() {
+        let result = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n");
+        assert!(
+            matches!(result, Err(TransportError::InvalidResponse(_))),
+            "{result:?}"
+        );
     }
 
     #[test]

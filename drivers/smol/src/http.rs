@@ -1,16 +1,17 @@
-//! Performing one [`HttpRequest`] action: connection, credentials, the exchange through
-//! async-h1, the body limit and the content decoding.
+//! Performing one [`HttpRequest`] action: connection, credentials, the exchange (async-h1's
+//! request encoder, the driver's own response reader), the body limit and the content decoding.
 
 use std::time::Instant;
 
 use autodiscover::{HttpRequest, HttpResponse, Method, TransportError};
 use autodiscover_transcript::{REDACTED, REDACTED_HEADERS};
 use http_types::headers::{HeaderName, HeaderValue};
-use smol::io::{AsyncReadExt, AsyncWriteExt, Cursor};
+use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::Timer;
 use tracing::{debug, enabled, trace, Level};
 
 use crate::auth::{self, AuthHeaders};
+use crate::chunked;
 use crate::conn::{self, Connection, Origin};
 use crate::decode::{decode_body, ACCEPT_ENCODING};
 use crate::head::{self, Framing, Head, HeadError};
@@ -92,9 +93,14 @@ fn origin_of(request: &HttpRequest) -> Result<Origin, TransportError> {
 
 /// Sends one request on an idle connection or a new one and reads the response.
 ///
-/// A reused connection that the server closed while it sat idle fails before any response
-/// byte. The request is then sent once more on a new connection, which is harmless because
-/// Autodiscover requests only read settings.
+/// The headers are checked before any connection is opened. A reused connection that the
+/// server closed while it sat idle fails before any response byte. The request is then sent
+/// once more on a new connection, which is harmless because Autodiscover requests only read
+/// settings.
+///
+/// Running out of time while resolving the host fails with `Dns(Timeout)`, while opening the
+/// TCP connection with `ConnectTimeout`, and during the TLS handshake or the exchange with
+/// `Timeout`.
 async fn send(
     shared: &Shared,
     origin: &Origin,
@@ -102,6 +108,8 @@ async fn send(
     auth: Option<&AuthHeaders>,
     deadline: Instant,
 ) -> Result<HttpResponse, TransportError> {
+    request_headers(request, auth)?;
+
     if let Some(connection) = shared.pool.take(origin) {
         let id = connection.id;
         match until(
@@ -118,13 +126,7 @@ async fn send(
         }
     }
 
-    let connection = until(
-        deadline,
-        async { conn::connect(shared, origin).await.map_err(Failure::Other) },
-        TransportError::ConnectTimeout,
-    )
-    .await
-    .map_err(Failure::into_error)?;
+    let connection = conn::connect(shared, origin, deadline).await?;
     until(
         deadline,
         exchange(shared, origin, connection, request, auth),
@@ -207,7 +209,8 @@ async fn exchange(
     let body = read_body(&connection, &head, limit)
         .await
         .map_err(Failure::Other)?;
-    if head.keeps_alive() {
+    // Bytes past the end of the body belong to no request, so such a connection is dropped.
+    if head.keeps_alive() && !connection.has_unread() {
         shared.pool.put(origin.clone(), connection);
     }
 
@@ -225,8 +228,8 @@ async fn exchange(
     })
 }
 
-/// Builds the async-h1 request. Header names and values from the core are ASCII; a value that
-/// is not fails the request instead of reaching http-types, which would panic on it.
+/// Builds the async-h1 request from the core's headers, the driver's own and the credential
+/// headers, each checked by [`check_header`].
 fn build_request(
     request: &HttpRequest,
     auth: Option<&AuthHeaders>,
@@ -237,6 +240,26 @@ fn build_request(
     };
     let mut outgoing = http_types::Request::new(method, request.url.clone());
 
+    for (name, value) in request_headers(request, auth)? {
+        // `check_header` accepted both, so neither parse can fail.
+        let invalid = || TransportError::Io(format!("the request header {name:?} is invalid"));
+        let name = name.parse::<HeaderName>().map_err(|_| invalid())?;
+        let value = value.parse::<HeaderValue>().map_err(|_| invalid())?;
+        outgoing.append_header(name, value);
+    }
+
+    if request.method == Method::Post || !request.body.is_empty() {
+        outgoing.set_body(request.body.clone());
+    }
+    Ok(outgoing)
+}
+
+/// Returns every header line the driver sends for `request`, after checking each with
+/// [`check_header`].
+fn request_headers<'a>(
+    request: &'a HttpRequest,
+    auth: Option<&'a AuthHeaders>,
+) -> Result<Vec<(&'a str, &'a str)>, TransportError> {
     let mut headers: Vec<(&str, &str)> = request
         .headers
         .iter()
@@ -249,17 +272,42 @@ fn build_request(
             headers.push((name, value.as_str()));
         }
     }
-    for (name, value) in headers {
-        let invalid = || TransportError::Io(format!("the request header {name:?} is not ASCII"));
-        let name = name.parse::<HeaderName>().map_err(|_| invalid())?;
-        let value = value.parse::<HeaderValue>().map_err(|_| invalid())?;
-        outgoing.append_header(name, value);
+    for (name, value) in &headers {
+        check_header(name, value)?;
+    }
+    Ok(headers)
+}
+
+/// Checks that a header line cannot change the request's framing: the name must be an RFC 9110
+/// token, and the value may contain only visible ASCII, spaces and tabs.
+///
+/// http-types 2.12 checks only that a value is ASCII, so without this a value containing CR LF
+/// would end the header line and start another. The value is never part of the error,
+/// because it may be a credential.
+fn check_header(name: &str, value: &str) -> Result<(), TransportError> {
+    let name_is_token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte));
+    if !name_is_token {
+        return Err(TransportError::Io(format!(
+            "the request header name {name:?} is not a valid HTTP token; the request was not sent"
+        )));
     }
 
-    if request.method == Method::Post || !request.body.is_empty() {
-        outgoing.set_body(request.body.clone());
-    }
-    Ok(outgoing)
+    let problem = if value
+        .bytes()
+        .any(|byte| byte.is_ascii_control() && byte != b'\t')
+    {
+        "a control character (such as CR, LF or NUL)"
+    } else if !value.is_ascii() {
+        "a non-ASCII character"
+    } else {
+        return Ok(());
+    };
+    Err(TransportError::Io(format!(
+        "the value of the request header {name:?} contains {problem}; the request was not sent"
+    )))
 }
 
 /// Logs the request line and headers at trace level, with every credential header redacted.
@@ -302,8 +350,13 @@ fn redacted(headers: &[(String, String)]) -> Vec<(&str, &str)> {
 
 /// Reads the raw body after `head`, at most `limit` bytes.
 ///
-/// async-h1 decodes `Content-Length` and chunked framing from a head that carries only the
-/// framing. A body that runs until the connection closes is read here directly.
+/// `Content-Length` and close-delimited bodies are read from the connection directly, and
+/// chunked bodies through [`chunked::read_chunked`], which discards any trailer fields.
+/// async-h1's body decoder is not used, because version 2.3.4 rejects chunk extensions and
+/// can stall until the request timeout when the end of the body arrives in pieces.
+///
+/// A close-delimited body over TLS must end with the server's close_notify alert. A TCP close
+/// without it fails as `Truncated`, because an attacker on the path could have cut the body.
 async fn read_body(
     connection: &Connection,
     head: &Head,
@@ -315,23 +368,20 @@ async fn read_body(
     let mut body = Vec::new();
     let read = match head.framing {
         Framing::Empty => return Ok(body),
+        Framing::Chunked => {
+            let decoded = chunked::read_chunked(&mut connection.clone(), limit).await?;
+            connection.unread(&decoded.leftover);
+            return Ok(decoded.body);
+        }
         Framing::Length(length) if length > cap => {
             return Err(TransportError::BodyTooLarge { limit });
         }
-        Framing::UntilClose => {
-            let mut reader = connection.clone().take(cap);
+        Framing::Length(length) => {
+            let mut reader = connection.clone().take(length);
             reader.read_to_end(&mut body).await
         }
-        Framing::Length(_) | Framing::Chunked => {
-            // NOTE: async-h1 2.3.4's chunked decoder rejects chunk extensions (`5;name=x`), and
-            // it returns `Pending` without arranging a wake-up when a trailer section arrives
-            // split across reads. Such a response fails, or ends at the request timeout.
-            let framing = Cursor::new(head.framing_head());
-            let stream = framing.chain(connection.clone());
-            let mut response = async_h1::client::decode(stream)
-                .await
-                .map_err(|error| TransportError::InvalidResponse(error.to_string()))?;
-            let mut reader = (&mut response).take(cap);
+        Framing::UntilClose => {
+            let mut reader = connection.clone().take(cap);
             reader.read_to_end(&mut body).await
         }
     };
@@ -339,9 +389,6 @@ async fn read_body(
         return Err(match error.kind() {
             std::io::ErrorKind::UnexpectedEof => {
                 TransportError::Truncated(format!("the body ended early: {error}"))
-            }
-            std::io::ErrorKind::InvalidData => {
-                TransportError::InvalidResponse(format!("invalid chunked body: {error}"))
             }
             _ => TransportError::Io(format!("reading the body failed: {error}")),
         });

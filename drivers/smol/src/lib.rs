@@ -4,18 +4,21 @@
 //! [`Action`](autodiscover::Action) the core emits and feeds back exactly one
 //! [`Event`](autodiscover::Event) for each:
 //!
-//! - **HTTP/1.1** through async-h1's client encoder and body decoder, over TCP or TLS (rustls
-//!   0.23 with the `ring` provider, through futures-rustls). Server certificates chain to
-//!   Mozilla's roots by default, or to the platform's, plus an optional CA file. Redirects are
-//!   never followed here (the core follows them), bodies are read up to the request's
-//!   `max_response_bytes`, and gzip and deflate `Content-Encoding` is undone with the decoded
-//!   size bounded by the same limit. Idle connections are kept alive for later requests.
+//! - **HTTP/1.1** through async-h1's request encoder and the driver's own response reader
+//!   (chunked bodies included), over TCP or TLS (rustls 0.23 with the `ring` provider, through
+//!   futures-rustls). Server certificates chain to Mozilla's roots by default, or to the
+//!   platform's, plus an optional CA file. Redirects are never followed here (the core follows
+//!   them), bodies are read up to the request's `max_response_bytes`, and gzip and deflate
+//!   `Content-Encoding` is undone with the decoded size bounded by the same limit. Idle
+//!   connections are kept alive for later requests.
 //! - **DNS** through hickory's async-std resolver: the system configuration, or one given
 //!   nameserver over UDP and TCP.
 //! - **Credentials** only where the core allows them: a bearer token (with
-//!   `X-AnchorMailbox`) on every allowed request, Basic after a 401 that offers it (or up
-//!   front when asked). No credential is ever logged or recorded.
-//! - **Cache** reads and writes through an [`autodiscover_cache::CacheStore`].
+//!   `X-AnchorMailbox` when the address is ASCII) on every allowed request, Basic after a 401
+//!   that offers it (or up front when asked). Credentials with control characters are
+//!   rejected before anything is sent. No credential is ever logged or recorded.
+//! - **Cache** reads and writes through an [`autodiscover_cache::CacheStore`], bounded by the
+//!   request timeout and the discovery's deadline.
 //! - **Recording**: a discovery can be recorded as an [`autodiscover_transcript`] transcript.
 //!
 //! ```no_run
@@ -39,6 +42,8 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod cache_calls;
+mod chunked;
 mod client;
 mod conn;
 mod decode;

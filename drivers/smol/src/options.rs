@@ -9,6 +9,8 @@ use std::sync::Arc;
 use autodiscover::{Config, Flavor};
 use autodiscover_cache::CacheStore;
 
+use crate::error::Error;
+
 /// A secret string, such as a password or a bearer token.
 ///
 /// `Debug` and `Display` print `[redacted]`, so a secret can sit in a struct that derives
@@ -71,7 +73,8 @@ pub enum Credentials {
         password: Secret,
     },
     /// An OAuth 2.0 bearer token (RFC 6750), sent with every allowed request together with
-    /// `X-AnchorMailbox: <email>`, which Exchange Online uses to route the request.
+    /// `X-AnchorMailbox: <email>`, which Exchange Online uses to route the request. The header
+    /// is left out when the address is not ASCII.
     Bearer {
         /// The access token.
         token: Secret,
@@ -93,7 +96,55 @@ impl Credentials {
             token: token.into(),
         }
     }
+
+    /// Checks that the credentials can be sent in an `Authorization` header.
+    ///
+    /// No field may contain a control character: in a bearer token a CR LF would end the
+    /// header line and start another, and RFC 7617 excludes control characters from Basic
+    /// user names and passwords. A Basic user name must not contain `:`, which separates it
+    /// from the password. A bearer token must not be empty and must be ASCII without spaces,
+    /// which RFC 6750's `b64token` requires (its character set is narrower still).
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let invalid = |field, reason| Err(Error::InvalidCredentials { field, reason });
+        match self {
+            Credentials::None => Ok(()),
+            Credentials::Basic { username, password } => {
+                if username.chars().any(char::is_control) {
+                    return invalid("Basic user name", CONTROL_CHARACTER);
+                }
+                if username.contains(':') {
+                    return invalid(
+                        "Basic user name",
+                        "it contains ':', which Basic authentication uses to separate the user name from the password (RFC 7617); pass a user name without ':'",
+                    );
+                }
+                if password.expose().chars().any(char::is_control) {
+                    return invalid("Basic password", CONTROL_CHARACTER);
+                }
+                Ok(())
+            }
+            Credentials::Bearer { token } => {
+                let token = token.expose();
+                if token.chars().any(char::is_control) {
+                    return invalid("bearer token", CONTROL_CHARACTER);
+                }
+                if token.is_empty() {
+                    return invalid("bearer token", "it is empty; pass the access token");
+                }
+                if !token.is_ascii() || token.contains(' ') {
+                    return invalid(
+                        "bearer token",
+                        "it contains a space or a non-ASCII character; pass only the access token, without a \"Bearer \" prefix",
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
 }
+
+/// The reason given for a credential that contains a control character.
+const CONTROL_CHARACTER: &str = "it contains a control character (such as CR, LF, NUL or a trailing newline); remove it, for example by trimming the line the value was read from";
 
 /// The certificate authorities that TLS server certificates must chain to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -283,6 +334,58 @@ mod tests {
 
         let bearer = Credentials::bearer("eyJ0eXAi.secret");
         assert!(!format!("{bearer:?}").contains("eyJ0eXAi"));
+    }
+
+    #[test]
+    fn valid_credentials_pass() {
+        for credentials in [
+            Credentials::None,
+            Credentials::basic("CONTOSO\\alice", "p\u{e4}ss word!"),
+            Credentials::basic("", ""),
+            Credentials::bearer("eyJ0eXAi.eyJhdWQi.c2lnbmF0dXJl-_~+/=="),
+        ] {
+            assert!(credentials.validate().is_ok(), "{credentials:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_credentials_name_field_not_value() {
+        let cases = [
+            (
+                Credentials::bearer("secret-91\r\nX-Injected: yes"),
+                "bearer token",
+            ),
+            (Credentials::bearer("secret-91\n"), "bearer token"),
+            (Credentials::bearer("secret-91\0"), "bearer token"),
+            (Credentials::bearer("secret-91\u{7f}"), "bearer token"),
+            (Credentials::bearer("Bearer secret-91"), "bearer token"),
+            (Credentials::bearer("secret-91\u{e9}"), "bearer token"),
+            (Credentials::bearer(""), "bearer token"),
+            (
+                Credentials::basic("secret-91\r\nX-Injected: yes", "pw"),
+                "Basic user name",
+            ),
+            (Credentials::basic("secret-91:x", "pw"), "Basic user name"),
+            (
+                Credentials::basic("alice", "secret-91\r\n"),
+                "Basic password",
+            ),
+            (
+                Credentials::basic("alice", "secret-91\u{85}"),
+                "Basic password",
+            ),
+        ];
+        for (credentials, expected_field) in cases {
+            let error = credentials.validate().expect_err("invalid credentials");
+            let Error::InvalidCredentials { field, .. } = &error else {
+                panic!("expected InvalidCredentials, got {error}");
+            };
+            assert_eq!(*field, expected_field, "{credentials:?}");
+            let message = error.to_string();
+            assert!(message.contains(expected_field), "{message}");
+            assert!(!message.contains("secret-91"), "{message}");
+            assert!(!message.contains("X-Injected"), "{message}");
+        }
     }
 
     #[test]

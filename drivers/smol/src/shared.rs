@@ -4,18 +4,17 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use async_std_resolver::AsyncStdResolver;
-use autodiscover_cache::CacheStore;
-
+use crate::cache_calls::CacheCalls;
 use crate::conn::Pool;
 use crate::options::{normalize_host, ConnectOverride};
+use async_std_resolver::AsyncStdResolver;
 
 pub(crate) struct Shared {
     pub(crate) resolver: AsyncStdResolver,
     pub(crate) tls: Arc<rustls::ClientConfig>,
     pub(crate) overrides: Vec<ConnectOverride>,
     pub(crate) pool: Pool,
-    pub(crate) cache: Option<Arc<dyn CacheStore>>,
+    pub(crate) cache: Option<CacheCalls>,
 }
 
 impl Shared {

@@ -1,5 +1,8 @@
 //! Helpers shared by the smol driver's test files.
 
+// Each test file is its own crate and uses only some of these helpers.
+#![allow(dead_code)]
+
 use autodiscover_scenarios::world::{soap_settings, xml_response, SOAP_PATH};
 use autodiscover_scenarios::ScenarioRun;
 use autodiscover_smol::{CacheChoice, Options, Roots};
