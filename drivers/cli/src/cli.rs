@@ -1,11 +1,11 @@
 //! The command line: every option, its help text and the parsers of its values.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use autodiscover::config::{DEFAULT_DEADLINE, DEFAULT_REQUEST_TIMEOUT};
-use autodiscover::{Flavor, Strategy};
+use autodiscover::{Config, Flavor, Strategy};
 use autodiscover_smol::ConnectOverride;
 use clap::{ArgAction, Parser, ValueEnum};
 
@@ -28,9 +28,10 @@ Exit codes:
   2  usage error: invalid option, email address or setting name
   3  credentials rejected, or the endpoint is on a host not trusted with credentials
   4  the server reports that the user or the request is invalid
-  5  redirect loop, or too many redirects
+  5  address redirect loop, or too many redirects
   6  timed out: the deadline passed, or every candidate timed out
-  7  local error: CA file, cache, transcript or system DNS configuration unusable";
+  7  local error: CA file, cache, transcript or system DNS configuration unusable, or
+     standard output not writable (a closed pipe keeps the code of the outcome)";
 
 /// Finds the EWS URL and settings of an Exchange mailbox with Autodiscover.
 ///
@@ -67,8 +68,8 @@ pub struct Cli {
     #[arg(long)]
     pub basic_upfront: bool,
 
-    /// DNS server to ask over UDP and TCP instead of the system's, such as 192.0.2.53:53 or
-    /// [2001:db8::53]:53 (port 53 when omitted)
+    /// DNS server to ask over UDP and TCP instead of the system's, such as 192.0.2.53:53,
+    /// [2001:db8::53]:53 or [2001:db8::53] (port 53 when omitted)
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_nameserver)]
     pub nameserver: Option<SocketAddr>,
 
@@ -97,9 +98,9 @@ pub struct Cli {
     pub strategy: StrategyArg,
 
     /// Host to trust with credentials besides the email domain, its subdomains and
-    /// Microsoft 365's hosts; a leading dot (.example.net) trusts its subdomains too.
-    /// Repeatable
-    #[arg(long = "trust", value_name = "HOST")]
+    /// Microsoft 365's hosts; a leading dot (.example.net) or `*.` trusts its subdomains too.
+    /// The host needs at least two labels. Repeatable
+    #[arg(long = "trust", value_name = "HOST", value_parser = parse_trust)]
     pub trust: Vec<String>,
 
     /// Neither read nor write the endpoint cache
@@ -220,13 +221,80 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 }
 
 /// Parses `--nameserver` with the driver's rules, rewording its library-facing hints.
+///
+/// The driver reads `[2001:db8::53]:53` and a bare `2001:db8::53`, but not the bracketed
+/// address without a port that the help text shows, so the brackets are removed here.
 fn parse_nameserver(text: &str) -> Result<SocketAddr, String> {
-    autodiscover_smol::parse_nameserver(text).map_err(|error| match error {
+    let trimmed = text.trim();
+    let address = match trimmed
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
+        Some(inner) if inner.parse::<Ipv6Addr>().is_ok() => inner,
+        Some(_) => {
+            return Err(format!(
+                "{trimmed:?} is not an IPv6 address in brackets, such as [2001:db8::53] or [2001:db8::53]:53"
+            ))
+        }
+        None => trimmed,
+    };
+    autodiscover_smol::parse_nameserver(address).map_err(|error| match error {
         autodiscover_smol::Error::InvalidNameserver { addr, reason } => {
             format!("{addr} cannot be a nameserver: {reason}")
         }
         other => other.to_string(),
     })
+}
+
+/// Parses a `--trust` entry and returns it normalised as [`Config::trust_host`] stores it.
+///
+/// Rejects an entry that names no host (empty, `*`, `.`) and a single label, which as `.com`
+/// or `*.com` would trust every host under a top-level domain. Also rejects an IP address,
+/// because the core never sends credentials to one, and a name with an empty label, a port or
+/// a `*` inside.
+// NOTE: a multi-label public suffix such as `.co.uk` passes, because telling it from a
+// company's domain needs the Public Suffix List, which this tool does not ship.
+fn parse_trust(text: &str) -> Result<String, String> {
+    let expected =
+        "name a host such as mail.example.net, or .example.net to trust its subdomains too";
+    let Some(entry) = Config::default().trust_host(text).trusted_hosts.pop() else {
+        return Err(format!("{text:?} names no host; {expected}"));
+    };
+    let (name, subdomains) = match entry.strip_prefix('.') {
+        Some(name) => (name, true),
+        None => (entry.as_str(), false),
+    };
+
+    if name.parse::<IpAddr>().is_ok()
+        || name
+            .strip_prefix('[')
+            .is_some_and(|rest| rest.ends_with(']'))
+    {
+        return Err(format!(
+            "{text:?} is an IP address, and credentials are never sent to an IP address; {expected}"
+        ));
+    }
+    if name.split('.').any(|label| label.is_empty()) {
+        return Err(format!("{text:?} has an empty label; {expected}"));
+    }
+    let is_host_char = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || "-_.".contains(c);
+    if let Some(invalid) = name.chars().find(|c| !is_host_char(*c)) {
+        return Err(format!(
+            "{text:?} is not a host name because it contains {invalid:?} (only a leading `*.` is a wildcard, and a port is not part of the host); {expected}"
+        ));
+    }
+    if !name.contains('.') {
+        return Err(if subdomains {
+            format!(
+                "{text:?} would trust every host under the top-level domain {name:?} with credentials; {expected}"
+            )
+        } else {
+            format!(
+                "{text:?} is a single label, and Autodiscover never requests a single-label host; {expected}"
+            )
+        });
+    }
+    Ok(entry)
 }
 
 /// Parses `HOST:PORT:ADDR:PORT` as curl's `--connect-to` writes it. HOST and ADDR may be
@@ -310,6 +378,69 @@ mod tests {
         ] {
             let error = parse_connect_to(text).unwrap_err();
             assert!(error.contains("HOST:PORT:ADDR:PORT"), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn nameserver_accepts_bracketed_ipv6_without_port() {
+        assert_eq!(
+            parse_nameserver("[::1]").unwrap(),
+            "[::1]:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver(" [2001:db8::53] ").unwrap(),
+            "[2001:db8::53]:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("[::1]:5353").unwrap(),
+            "[::1]:5353".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("127.0.0.1").unwrap(),
+            "127.0.0.1:53".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn nameserver_rejects_bad_brackets() {
+        for text in ["[]", "[127.0.0.1]", "[example.com]", "[::1"] {
+            assert!(parse_nameserver(text).is_err(), "{text:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn trust_accepts_hosts_and_domains() {
+        for (text, expected) in [
+            ("mail.example.net", "mail.example.net"),
+            (".example.net", ".example.net"),
+            ("*.Example.NET", ".example.net"),
+            ("https://mail.example.net/owa", "mail.example.net"),
+            ("mail.example.net.", "mail.example.net"),
+        ] {
+            assert_eq!(parse_trust(text).as_deref(), Ok(expected), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn trust_rejects_too_broad_entries() {
+        for (text, reason) in [
+            ("", "names no host"),
+            ("*", "names no host"),
+            (".", "names no host"),
+            ("*.", "names no host"),
+            (".com", "every host under the top-level domain \"com\""),
+            ("*.com", "every host under the top-level domain \"com\""),
+            ("com", "single label"),
+            ("localhost", "single label"),
+            ("192.0.2.1", "IP address"),
+            ("[2001:db8::1]", "IP address"),
+            ("mail..example.net", "empty label"),
+            ("mail.*.example.net", "contains '*'"),
+            ("mail.example.net:443", "contains ':'"),
+        ] {
+            let error = parse_trust(text).expect_err(text);
+            assert!(error.contains(reason), "{text:?}: {error}");
+            assert!(error.contains(".example.net"), "{text:?}: {error}");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use autodiscover::{AttemptResult, Error, Flavor, Warning};
+use autodiscover::{Attempt, AttemptResult, Error, Flavor, TransportError, Warning};
 
 use crate::exit::Exit;
 use crate::run::{Context, CredentialKind};
@@ -133,6 +133,13 @@ pub fn hints(error: &Error, context: &Context) -> Vec<String> {
         }
         _ => {}
     }
+    if let Some(hint) = certificate_hint(error.trace()) {
+        // When nothing answered, a certificate failure is the likely cause, so it comes first.
+        match error {
+            Error::NotFound { .. } => hints.insert(0, hint),
+            _ => hints.push(hint),
+        }
+    }
     hints
 }
 
@@ -144,6 +151,34 @@ pub fn warning_text(warning: &Warning) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// Returns a hint for the first attempt that failed the TLS certificate check, naming
+/// `--ca-file` for a server whose certificate a private CA issued.
+///
+/// The driver keeps rustls' text of a handshake failure, such as `invalid peer certificate:
+/// UnknownIssuer` or `certificate not valid for name ...` (rustls 0.23), so the check looks
+/// for those words.
+fn certificate_hint(trace: &[Attempt]) -> Option<String> {
+    trace.iter().find_map(|attempt| {
+        let AttemptResult::Transport(TransportError::Tls(message)) = &attempt.result else {
+            return None;
+        };
+        let message = message.to_ascii_lowercase();
+        if message.contains("unknownissuer") || message.contains("unknown issuer") {
+            Some(format!(
+                "The TLS certificate of {} was issued by a CA that is not trusted (UnknownIssuer). If the mail server uses a private CA, run again with --ca-file PEM, a file with that CA's certificate.",
+                attempt.target
+            ))
+        } else if message.contains("certificate") {
+            Some(format!(
+                "The TLS certificate check failed for {}: check that the server's certificate names the host and has not expired. If a private CA issued it, run again with --ca-file PEM, a file with that CA's certificate.",
+                attempt.target
+            ))
+        } else {
+            None
+        }
+    })
 }
 
 /// Adds the hints for rejected credentials, which depend on what was sent.
@@ -194,6 +229,43 @@ mod tests {
     fn first_line_drops_the_trace() {
         let message = "no endpoint answered. Tried:\n  - step 1: a: b";
         assert_eq!(first_line(message), "no endpoint answered.");
+    }
+
+    fn tls_attempt(message: &str) -> Attempt {
+        Attempt {
+            step: autodiscover::Step::Domain,
+            target: "https://example.com/autodiscover/autodiscover.svc".to_owned(),
+            email: "alice@example.com".to_owned(),
+            result: AttemptResult::Transport(TransportError::Tls(message.to_owned())),
+        }
+    }
+
+    #[test]
+    fn unknown_issuer_hint_names_ca_file() {
+        let hint = certificate_hint(&[tls_attempt("invalid peer certificate: UnknownIssuer")])
+            .expect("a hint for UnknownIssuer");
+        assert!(hint.contains("--ca-file"), "{hint}");
+        assert!(hint.contains("private CA"), "{hint}");
+        assert!(hint.contains("https://example.com/"), "{hint}");
+    }
+
+    #[test]
+    fn other_certificate_errors_name_ca_file() {
+        let hint = certificate_hint(&[tls_attempt(
+            "certificate not valid for name \"example.com\"; certificate is only valid for other.example.net",
+        )])
+        .expect("a hint for a certificate error");
+        assert!(hint.contains("--ca-file"), "{hint}");
+        assert!(hint.contains("names the host"), "{hint}");
+    }
+
+    #[test]
+    fn handshake_failures_get_no_ca_hint() {
+        let trace = [tls_attempt(
+            "connection failed during the handshake: connection reset",
+        )];
+        assert_eq!(certificate_hint(&trace), None);
+        assert_eq!(certificate_hint(&[]), None);
     }
 
     #[test]

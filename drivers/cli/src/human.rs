@@ -1,4 +1,9 @@
 //! The report for people: the discovery on standard output, failures on standard error.
+//!
+//! Every text that a server or a transcript supplied goes through [`escape_controls`]: setting
+//! names and values, addresses, URLs, messages and the reasons in the trace. So it cannot move
+//! the cursor, recolour the terminal or forge a line of the report. The texts this module adds
+//! itself contain no control characters, so whole lines are escaped.
 
 use std::fmt::Write as _;
 
@@ -8,6 +13,7 @@ use autodiscover::{Attempt, Discovery, Error, Flavor, SettingValue};
 use crate::exit::Failure;
 use crate::explain;
 use crate::run::Session;
+use crate::terminal::escape_controls;
 
 /// Width of the labels of the summary lines, so that the values line up.
 const LABEL_WIDTH: usize = 16;
@@ -57,13 +63,15 @@ pub fn discovery(discovery: &Discovery) -> String {
     if !discovery.redirects.is_empty() {
         out.push_str("Redirects:\n");
         for (number, redirect) in discovery.redirects.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {redirect}", number + 1);
+            let redirect = redirect.to_string();
+            let _ = writeln!(out, "  {}. {}", number + 1, escape_controls(&redirect));
         }
     }
     if !discovery.warnings.is_empty() {
         out.push_str("Warnings:\n");
         for warning in &discovery.warnings {
-            let _ = writeln!(out, "  - {}", explain::warning_text(warning));
+            let warning = explain::warning_text(warning);
+            let _ = writeln!(out, "  - {}", escape_controls(&warning));
         }
     }
 
@@ -85,7 +93,8 @@ pub fn discovery(discovery: &Discovery) -> String {
 /// Renders a failed discovery: what failed, every attempt, and what to check next.
 pub fn discovery_failure(session: &Session, error: &Error) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "error: {}", explain::summary(error));
+    let summary = explain::summary(error);
+    let _ = writeln!(out, "error: {}", escape_controls(&summary));
 
     let trace = error.trace();
     if !trace.is_empty() {
@@ -101,13 +110,13 @@ pub fn discovery_failure(session: &Session, error: &Error) -> String {
 /// Renders a usage or local failure.
 pub fn failure(failure: &Failure) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "error: {}", failure.message);
+    let _ = writeln!(out, "error: {}", escape_controls(&failure.message));
     hint_lines(&mut out, &failure.hints);
     out
 }
 
 fn line(out: &mut String, label: &str, value: &str) {
-    let _ = writeln!(out, "{label:<LABEL_WIDTH$}{value}");
+    let _ = writeln!(out, "{label:<LABEL_WIDTH$}{}", escape_controls(value));
 }
 
 fn hint_lines(out: &mut String, hints: &[String]) {
@@ -116,7 +125,7 @@ fn hint_lines(out: &mut String, hints: &[String]) {
     }
     out.push_str("Check next:\n");
     for hint in hints {
-        let _ = writeln!(out, "  - {hint}");
+        let _ = writeln!(out, "  - {}", escape_controls(hint));
     }
 }
 
@@ -126,12 +135,13 @@ fn attempt_lines(out: &mut String, number: usize, attempt: &Attempt, email: &str
         out,
         "  {number}. {:<7} {}",
         attempt.step.label(),
-        attempt.target
+        escape_controls(&attempt.target)
     );
     if !attempt.email.eq_ignore_ascii_case(email) {
-        let _ = write!(out, " (for {})", attempt.email);
+        let _ = write!(out, " (for {})", escape_controls(&attempt.email));
     }
-    let _ = writeln!(out, "\n     {}", attempt.result);
+    let result = attempt.result.to_string();
+    let _ = writeln!(out, "\n     {}", escape_controls(&result));
 }
 
 /// Returns the names of the settings whose values the summary lines already show, chosen the
@@ -157,34 +167,41 @@ fn shown_settings(discovery: &Discovery) -> Vec<&'static str> {
 
 /// Writes one setting: text on the name's line, collections as indented lists.
 fn setting(out: &mut String, name: &str, value: &SettingValue) {
+    let name = escape_controls(name);
     match value {
         SettingValue::Text(text) if text.is_empty() => {
             let _ = writeln!(out, "  {name}: (empty)");
         }
         SettingValue::Text(text) => {
-            let _ = writeln!(out, "  {name}: {text}");
+            let _ = writeln!(out, "  {name}: {}", escape_controls(text));
         }
         SettingValue::WebClientUrls(urls) => {
-            list_heading(out, name, urls.is_empty());
+            list_heading(out, &name, urls.is_empty());
             for url in urls {
-                let _ = writeln!(out, "    - {}", web_client_url(url));
+                let _ = writeln!(out, "    - {}", escape_controls(&web_client_url(url)));
             }
         }
         SettingValue::ProtocolConnections(connections) => {
-            list_heading(out, name, connections.is_empty());
+            list_heading(out, &name, connections.is_empty());
             for connection in connections {
-                let _ = writeln!(out, "    - {}", protocol_connection(connection));
+                let text = protocol_connection(connection);
+                let _ = writeln!(out, "    - {}", escape_controls(&text));
             }
         }
         SettingValue::Records(records) => {
-            list_heading(out, name, records.is_empty());
+            list_heading(out, &name, records.is_empty());
             for record in records {
                 if record.is_empty() {
                     out.push_str("    - (empty)\n");
                 }
                 for (index, (field, text)) in record.iter().enumerate() {
                     let bullet = if index == 0 { "- " } else { "  " };
-                    let _ = writeln!(out, "    {bullet}{field}: {text}");
+                    let _ = writeln!(
+                        out,
+                        "    {bullet}{}: {}",
+                        escape_controls(field),
+                        escape_controls(text)
+                    );
                 }
             }
         }

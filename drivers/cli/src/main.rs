@@ -37,13 +37,20 @@
 //! | 2 | usage error: invalid option, email address or setting name |
 //! | 3 | credentials rejected, or the endpoint is on a host not trusted with credentials |
 //! | 4 | the server reports that the user or the request is invalid |
-//! | 5 | an address redirect loop, or too many redirects |
+//! | 5 | address redirect loop, or too many redirects |
 //! | 6 | timed out: the deadline passed, or every candidate timed out |
 //! | 7 | local error: CA file, cache, transcript or system DNS configuration unusable |
 //!
 //! A discovery that ends because the server reported a failure of its own (`server_failed`)
 //! or at the core's safety bound on actions (`action_limit`) exits with 1.
-//! When `--record` cannot write its file the exit code is 7, after the report.
+//! When `--record` cannot write its file the exit code is 7, after the report. A URL redirect
+//! loop is not code 5: the core does not request a URL twice for one address, so the loop ends
+//! that candidate and discovery goes on, ending as not found (1) when no other candidate
+//! returns settings.
+//!
+//! A closed pipe on standard output or standard error (`autodiscover --json ... | head -c1`)
+//! keeps the exit code of the outcome, and nothing more is printed. Any other failure to write
+//! standard output, such as a full disk, is reported on standard error with exit code 7.
 
 mod cli;
 mod credentials;
@@ -52,37 +59,48 @@ mod explain;
 mod human;
 mod json;
 mod logging;
+mod output;
 mod run;
+mod terminal;
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::cli::Cli;
 use crate::exit::{Exit, Failure};
+use crate::output::Report;
 use crate::run::{Finished, Session};
+use crate::terminal::escape_controls;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.verbose);
 
+    let mut report = Report::default();
     let exit = match run::execute(&cli) {
-        Ok(Finished::Session(session)) => report_session(&cli, &session),
+        Ok(Finished::Session(session)) => report_session(&cli, &session, &mut report),
         Ok(Finished::CacheCleared(path)) => {
             if cli.json {
-                print_json(&json::cache_cleared(&path));
+                push_json(&json::cache_cleared(&path), &mut report);
             } else {
-                println!("Cleared the endpoint cache at {}.", path.display());
+                let path = path.display().to_string();
+                let _ = writeln!(
+                    report.stdout,
+                    "Cleared the endpoint cache at {}.",
+                    escape_controls(&path)
+                );
             }
             Exit::Found
         }
-        Err(failure) => report_failure(&cli, &failure),
+        Err(failure) => report_failure(&cli, &failure, &mut report),
     };
-    ExitCode::from(exit.code())
+    ExitCode::from(output::emit(&report, exit).code())
 }
 
-/// Prints a discovery's outcome and returns the exit code.
-fn report_session(cli: &Cli, session: &Session) -> Exit {
+/// Renders a discovery's outcome into `report` and returns the exit code.
+fn report_session(cli: &Cli, session: &Session, report: &mut Report) -> Exit {
     let exit = match (&session.outcome, &session.record_failure) {
         (_, Some(failure)) => failure.exit,
         (Ok(_), None) => Exit::Found,
@@ -90,37 +108,47 @@ fn report_session(cli: &Cli, session: &Session) -> Exit {
     };
 
     if cli.json {
-        print_json(&json::session(session, exit));
+        push_json(&json::session(session, exit), report);
         return exit;
     }
 
     match &session.outcome {
-        Ok(discovery) => print!("{}", human::discovery(discovery)),
-        Err(error) => eprint!("{}", human::discovery_failure(session, error)),
+        Ok(discovery) => report.stdout.push_str(&human::discovery(discovery)),
+        Err(error) => report
+            .stderr
+            .push_str(&human::discovery_failure(session, error)),
     }
     for note in &session.notes {
-        eprintln!("note: {note}");
+        let _ = writeln!(report.stderr, "note: {}", escape_controls(note));
     }
     if let Some(failure) = &session.record_failure {
-        eprint!("{}", human::failure(failure));
+        report.stderr.push_str(&human::failure(failure));
     }
     exit
 }
 
-/// Prints a usage or local failure and returns its exit code.
-fn report_failure(cli: &Cli, failure: &Failure) -> Exit {
+/// Renders a usage or local failure into `report` and returns its exit code.
+fn report_failure(cli: &Cli, failure: &Failure, report: &mut Report) -> Exit {
     if cli.json {
-        print_json(&json::failure(cli.email.as_deref(), failure));
+        push_json(&json::failure(cli.email.as_deref(), failure), report);
     } else {
-        eprint!("{}", human::failure(failure));
+        report.stderr.push_str(&human::failure(failure));
     }
     failure.exit
 }
 
-fn print_json(document: &serde_json::Value) {
+fn push_json(document: &serde_json::Value, report: &mut Report) {
     match serde_json::to_string_pretty(document) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => {
+            report.stdout.push_str(&text);
+            report.stdout.push('\n');
+        }
         // Only a map with non-string keys fails to serialize, and the documents have none.
-        Err(error) => eprintln!("error: failed to write the JSON document: {error}"),
+        Err(error) => {
+            let _ = writeln!(
+                report.stderr,
+                "error: failed to write the JSON document: {error}"
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@ use autodiscover_transcript::Transcript;
 use crate::cli::Cli;
 use crate::credentials;
 use crate::exit::Failure;
+use crate::terminal::escape_lines;
 
 /// The result of a run, for the report.
 #[derive(Debug)]
@@ -300,7 +301,10 @@ fn replay(cli: &Cli, path: &Path) -> Result<Session, Failure> {
 
     let replayed = autodiscover_transcript::replay(&transcript).map_err(|error| {
         if cli.verbose > 0 {
-            eprintln!("replay log up to the failure:\n{}", error.log);
+            crate::output::write_stderr(&format!(
+                "replay log up to the failure:\n{}\n",
+                escape_lines(error.log.trim_end())
+            ));
         }
         Failure::local(
             "replay_failed",

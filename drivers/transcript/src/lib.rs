@@ -59,7 +59,8 @@
 //! on lines indented by two spaces:
 //!
 //! - HTTP: `status <code>`, header lines `Name: value`, `auth <scheme>` (the scheme the driver
-//!   attached), and a body: `body @<file>` (relative to the transcript's folder), `body`
+//!   attached), and a body: `body @<file>` (a regular file inside the transcript's folder,
+//!   named by a relative path without `..`, of at most [`MAX_BODY_FILE_BYTES`]), `body`
 //!   followed by text lines indented by four spaces (each line ends with a newline), the same
 //!   with `body (no final newline)`, or `body base64` followed by base64 lines. Instead of a
 //!   status: `error <kind>` with a kind of `dns_nxdomain`, `dns_no_records`, `dns_timeout`,
@@ -108,7 +109,9 @@ pub use expect::ExpectationFailure;
 pub use model::{
     Body, Entry, Expect, Expectation, Header, HttpFailure, HttpReply, Key, Reply, Transcript,
 };
-pub use parse::ParseError;
+pub use parse::{
+    ParseError, MAX_BODY_FILES_TOTAL_BYTES, MAX_BODY_FILE_BYTES, MAX_TRANSCRIPT_BYTES,
+};
 pub use record::{Recorder, REDACTED, REDACTED_HEADERS};
 pub use replay::{replay, Replay, ReplayError, ReplayProblem, SentRequest, MAX_STEPS};
 

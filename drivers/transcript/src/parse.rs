@@ -1,9 +1,12 @@
 //! Reading the transcript format. The grammar is described in the crate documentation.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::fs::{File, FileType};
+use std::io::Read as _;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use autodiscover::{Flavor, SrvRecord, Strategy, UntrustedRedirects};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -15,6 +18,19 @@ use crate::model::{
     HttpReply, Key, Reply, Transcript,
 };
 use crate::text::{parse_dns_error, parse_duration, parse_http_failure, parse_offset, split_words};
+
+/// Largest transcript file that [`Transcript::load`] reads: 16 MiB. A recorded run stores its
+/// response bodies inline, so this leaves room for about a dozen bodies at the core's default
+/// `max_response_bytes` of 1 MiB, even in base64. A larger file is rejected before it is read.
+pub const MAX_TRANSCRIPT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Largest file that one `body @file` line reads: 16 MiB, sixteen times the core's default
+/// `max_response_bytes`, so that a transcript can still show a body over that limit.
+pub const MAX_BODY_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Largest total of all the body files of one transcript: 64 MiB. Without it, many entries
+/// that name one large file would each hold their own copy of it in memory.
+pub const MAX_BODY_FILES_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A transcript that could not be read: the file (when known), the 1-based line and what is
 /// wrong there.
@@ -41,7 +57,10 @@ impl std::error::Error for ParseError {}
 
 impl Transcript {
     /// Parses a transcript. Body files named with `body @file` are read relative to
-    /// `base_dir`.
+    /// `base_dir`. Such a file must be a regular file inside `base_dir`: an absolute path, a
+    /// `..` component or a symbolic link that leads out of `base_dir` is rejected. A body file
+    /// may have at most [`MAX_BODY_FILE_BYTES`], and all of them together at most
+    /// [`MAX_BODY_FILES_TOTAL_BYTES`].
     ///
     /// # Errors
     /// A [`ParseError`] naming the first line that is not valid and why.
@@ -50,6 +69,7 @@ impl Transcript {
             lines: text.lines().collect(),
             base_dir,
             next: 0,
+            body_file_bytes: Cell::new(0),
         }
         .parse()
         .map_err(|(line, message)| ParseError {
@@ -60,16 +80,23 @@ impl Transcript {
     }
 
     /// Reads and parses the transcript file at `path`; body files are read relative to its
-    /// folder.
+    /// folder, as [`Transcript::parse`] describes.
+    ///
+    /// The file must be a regular file of at most [`MAX_TRANSCRIPT_BYTES`]: a FIFO, a device
+    /// such as `/dev/zero` or a directory is rejected before it is opened.
     ///
     /// # Errors
-    /// A [`ParseError`] carrying the path, for an unreadable file or an invalid line.
+    /// A [`ParseError`] carrying the path, for a file that is missing, unreadable, not a
+    /// regular file, too large or not UTF-8, or for an invalid line.
     pub fn load(path: &Path) -> Result<Transcript, ParseError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ParseError {
+        let unreadable = |reason: String| ParseError {
             path: Some(path.to_owned()),
             line: 0,
-            message: format!("cannot read the transcript: {error}"),
-        })?;
+            message: format!("cannot read the transcript: {reason}"),
+        };
+        let bytes = read_regular_file(path, MAX_TRANSCRIPT_BYTES).map_err(unreadable)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|error| unreadable(format!("it is not valid UTF-8 ({error})")))?;
         let base_dir = path.parent().unwrap_or(Path::new("."));
         Transcript::parse(&text, base_dir).map_err(|error| ParseError {
             path: Some(path.to_owned()),
@@ -86,6 +113,8 @@ struct Parser<'a> {
     base_dir: &'a Path,
     /// The index of the next line to read.
     next: usize,
+    /// The bytes read from body files so far, checked against [`MAX_BODY_FILES_TOTAL_BYTES`].
+    body_file_bytes: Cell<u64>,
 }
 
 /// One line of an entry's block, already classified.
@@ -310,13 +339,7 @@ impl<'a> Parser<'a> {
             if !lines.is_empty() {
                 return Err("`body @file` takes no indented lines below it".to_owned());
             }
-            let path = self.base_dir.join(file);
-            let bytes = std::fs::read(&path).map_err(|error| {
-                format!(
-                    "cannot read the body file {file} ({}): {error}",
-                    path.display()
-                )
-            })?;
+            let bytes = self.read_body_file(file)?;
             return Ok(Body {
                 bytes,
                 file: Some(file.to_owned()),
@@ -342,6 +365,139 @@ impl<'a> Parser<'a> {
         };
         Ok(Body::inline(bytes))
     }
+}
+
+impl Parser<'_> {
+    /// Reads the file of `body @file`, which must lie inside the base folder.
+    fn read_body_file(&self, file: &str) -> Result<Vec<u8>, String> {
+        check_body_path(file)?;
+        // `Path::parent` of a bare file name is the empty path, which names the current folder.
+        let base_dir = if self.base_dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            self.base_dir
+        };
+        let path = base_dir.join(file);
+        let unreadable = |reason: String| {
+            format!(
+                "cannot read the body file {file} ({}): {reason}",
+                path.display()
+            )
+        };
+
+        // `..` is rejected above, but a symbolic link can still lead out of the folder.
+        let resolved = path
+            .canonicalize()
+            .map_err(|error| unreadable(error.to_string()))?;
+        let base = base_dir
+            .canonicalize()
+            .map_err(|error| unreadable(format!("the transcript's folder: {error}")))?;
+        if !resolved.starts_with(&base) {
+            return Err(unreadable(format!(
+                "it resolves to {}, outside the transcript's folder {}",
+                resolved.display(),
+                base.display()
+            )));
+        }
+
+        let bytes = read_regular_file(&resolved, MAX_BODY_FILE_BYTES).map_err(unreadable)?;
+        let total = self.body_file_bytes.get() + bytes.len() as u64;
+        if total > MAX_BODY_FILES_TOTAL_BYTES {
+            return Err(unreadable(format!(
+                "the body files of this transcript add up to more than {MAX_BODY_FILES_TOTAL_BYTES} bytes ({})",
+                mebibytes(MAX_BODY_FILES_TOTAL_BYTES)
+            )));
+        }
+        self.body_file_bytes.set(total);
+        Ok(bytes)
+    }
+}
+
+/// Checks that the path of `body @file` is relative and has no `..` component.
+fn check_body_path(file: &str) -> Result<(), String> {
+    if file.is_empty() {
+        return Err("`body @` needs a file name, such as `body @bodies/name.xml`".to_owned());
+    }
+    for component in Path::new(file).components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => {
+                return Err(format!(
+                    "the body file {file:?} is an absolute path; name it relative to the transcript's folder, such as bodies/name.xml"
+                ))
+            }
+            Component::ParentDir => {
+                return Err(format!(
+                    "the body file {file:?} contains `..`; a body file must be inside the transcript's folder"
+                ))
+            }
+            Component::CurDir | Component::Normal(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Reads the regular file at `path` if it has at most `limit` bytes; returns the reason
+/// otherwise.
+// NOTE: the type and size are checked before the file is opened, because opening a FIFO
+// blocks until a writer appears. A FIFO swapped in between the check and the open would
+// still block, but the read stops after `limit` bytes whatever the file is.
+fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "it is {}, not a regular file",
+            describe_file_type(metadata.file_type())
+        ));
+    }
+    let too_large = || {
+        format!(
+            "it is larger than the limit of {limit} bytes ({})",
+            mebibytes(limit)
+        )
+    };
+    if metadata.len() > limit {
+        return Err(too_large());
+    }
+
+    let file = File::open(path).map_err(|error| error.to_string())?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| error.to_string())?;
+    // The file may have grown since the size check.
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Names a file type that is not a regular file, with its article.
+fn describe_file_type(file_type: FileType) -> &'static str {
+    if file_type.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    "a special file"
+}
+
+/// Writes a byte count that is a whole number of MiB, such as `16 MiB`.
+fn mebibytes(bytes: u64) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
 }
 
 /// The `body` mode whose text has no newline after its last line.

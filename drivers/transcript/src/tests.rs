@@ -13,6 +13,8 @@ use crate::{replay, Body, Expect, HttpFailure, Key, Recorder, ReplayProblem, Rep
 use autodiscover::Discoverer;
 use std::time::Instant;
 
+mod files;
+
 /// Exercises every kind of line the format has.
 const FULL: &str = r#"# A transcript that uses every line kind.
 email alice@example.com

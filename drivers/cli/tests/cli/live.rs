@@ -379,3 +379,39 @@ fn live_verbose_shows_requests_and_answers() {
     assert!(!log.contains("wire::http"), "bodies need -vv: {log}");
     assert!(!log.contains("<soap:Envelope"), "bodies need -vv: {log}");
 }
+
+#[test]
+fn live_unknown_issuer_hints_ca_file() {
+    // Without --ca-file the test CA is unknown, so every HTTPS candidate fails its
+    // certificate check with rustls' UnknownIssuer.
+    let (world, server) = settings_world();
+    let sandbox = Sandbox::new();
+    let mut args = world_args(&world);
+    let at = args
+        .iter()
+        .position(|arg| arg == "--ca-file")
+        .expect("the world's options name the CA file");
+    args.drain(at..at + 2);
+    let output = Output::of(sandbox.command().args(args).args([
+        "--no-cache",
+        "--deadline",
+        "30",
+        "alice@example.com",
+    ]));
+
+    output.assert_code(1);
+    let report = &output.stderr;
+    assert!(
+        report.contains("invalid peer certificate: UnknownIssuer"),
+        "{report}"
+    );
+    assert!(
+        report.contains("\nCheck next:\n  - The TLS certificate of https://example.com/autodiscover/autodiscover.svc was issued by a CA that is not trusted (UnknownIssuer)."),
+        "{report}"
+    );
+    assert_eq!(
+        server.request_count(),
+        0,
+        "a request crossed a failed handshake"
+    );
+}

@@ -7,6 +7,8 @@
 
 mod cache;
 mod common;
+mod escaping;
 mod live;
+mod pipes;
 mod replay;
 mod usage;

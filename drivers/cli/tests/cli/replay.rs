@@ -1,6 +1,9 @@
 //! `--replay`: recorded transcripts from the repository, run offline.
 
-use crate::common::{transcript, Sandbox};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::common::{transcript, Output, Sandbox};
 
 #[test]
 fn replay_prints_report() {
@@ -193,7 +196,11 @@ fn replay_failure_json_has_details_and_hints() {
     assert_eq!(trace.len(), 4, "{trace:?}");
     assert_eq!(trace[2]["step"], "http_redirect");
     assert_eq!(trace[2]["result"], "connection refused");
-    assert_eq!(trace[2]["detail"]["transport"], "ConnectionRefused");
+    assert_eq!(trace[2]["detail"]["transport"], "connection_refused");
+    assert_eq!(
+        trace[0]["detail"]["unauthorized"]["schemes"][0],
+        "Negotiate"
+    );
 }
 
 #[test]
@@ -263,10 +270,12 @@ fn replay_rejects_other_email() {
 fn replay_notes_unmet_expectation() {
     let sandbox = Sandbox::new();
     let original = transcript("soap-step1-answers.transcript");
-    let bodies = original.parent().unwrap().join("bodies");
+    // A body file must be inside the transcript's folder, so the body moves along.
+    let body = original.parent().unwrap().join("bodies/soap-settings.xml");
+    std::fs::create_dir(sandbox.path("bodies")).unwrap();
+    std::fs::copy(&body, sandbox.path("bodies/soap-settings.xml")).unwrap();
     let text = std::fs::read_to_string(&original)
         .unwrap()
-        .replace("body @bodies/", &format!("body @{}/", bodies.display()))
         .replace("expect step 1", "expect step 2");
     let path = sandbox.path("changed.transcript");
     std::fs::write(&path, text).unwrap();
@@ -328,4 +337,149 @@ fn replay_server_failure_is_not_found() {
         hints[0].as_str().unwrap().contains("try again later"),
         "{hints:?}"
     );
+}
+
+/// Runs the binary and kills it if it has not exited after 10 s, so that a regression that
+/// blocks on a FIFO fails the test instead of hanging it.
+fn run_within_seconds(sandbox: &Sandbox, args: &[&str]) -> Output {
+    let mut child = sandbox
+        .command()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let started = Instant::now();
+    while child
+        .try_wait()
+        .expect("the child can be waited for")
+        .is_none()
+    {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("autodiscover {args:?} ran for 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().expect("the output is read");
+    Output {
+        code: output.status.code().expect("the binary exits with a code"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn replay_rejects_special_files() {
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.path("pipe.transcript");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    let folder = sandbox.path("folder.transcript");
+    std::fs::create_dir(&folder).unwrap();
+
+    for (path, kind) in [
+        (fifo.to_str().unwrap(), "a FIFO"),
+        ("/dev/zero", "a character device"),
+        (folder.to_str().unwrap(), "a directory"),
+    ] {
+        let output = run_within_seconds(&sandbox, &["--json", "--replay", path]);
+
+        output.assert_code(7);
+        let document = output.json();
+        assert_eq!(document["error"]["kind"], "transcript_invalid", "{path}");
+        let message = document["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(path), "{message}");
+        assert!(
+            message.contains(&format!("it is {kind}, not a regular file")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn replay_rejects_body_outside_folder() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("outside.transcript");
+    for (body, reason) in [
+        ("/dev/zero", "is an absolute path"),
+        ("../escape.xml", "contains `..`"),
+    ] {
+        std::fs::write(
+            &path,
+            format!("email alice@example.com\n\nGET http://example.com/\n  status 200\n  body @{body}\n"),
+        )
+        .unwrap();
+        let output = run_within_seconds(&sandbox, &["--replay", path.to_str().unwrap()]);
+
+        output.assert_code(7);
+        assert!(
+            output.stderr.contains("outside.transcript:5: "),
+            "{}",
+            output.stderr
+        );
+        assert!(output.stderr.contains(reason), "{body}: {}", output.stderr);
+    }
+}
+
+#[test]
+fn replay_reads_relative_transcript_path() {
+    let sandbox = Sandbox::new();
+    let original = transcript("soap-step1-answers.transcript");
+    std::fs::create_dir(sandbox.path("bodies")).unwrap();
+    std::fs::copy(
+        original.parent().unwrap().join("bodies/soap-settings.xml"),
+        sandbox.path("bodies/soap-settings.xml"),
+    )
+    .unwrap();
+    std::fs::copy(&original, sandbox.path("run.transcript")).unwrap();
+
+    let output = Output::of(
+        sandbox
+            .command()
+            .current_dir(sandbox.path(""))
+            .args(["--replay", "run.transcript"]),
+    );
+    output.assert_code(0);
+}
+
+/// Steps 1 and 2 fail the certificate check, as rustls reports a certificate from a private
+/// CA; steps 3 and 4 find nothing.
+const UNKNOWN_ISSUER_TRANSCRIPT: &str = r#"email alice@example.com
+flavor soap
+strategy sequential
+cache off
+
+DNS A example.com
+  192.0.2.10
+
+POST https://example.com/autodiscover/autodiscover.svc
+  error tls "invalid peer certificate: UnknownIssuer"
+
+DNS A autodiscover.example.com
+  error nxdomain
+
+DNS SRV _autodiscover._tcp.example.com
+  error nxdomain
+"#;
+
+#[test]
+fn replay_certificate_failure_hints_ca_file() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("unknown-issuer.transcript");
+    std::fs::write(&path, UNKNOWN_ISSUER_TRANSCRIPT).unwrap();
+    let output = sandbox.run(&["--replay", path.to_str().unwrap()]);
+
+    output.assert_code(1);
+    let report = &output.stderr;
+    assert!(
+        report.contains("\nCheck next:\n  - The TLS certificate of https://example.com/autodiscover/autodiscover.svc was issued by a CA that is not trusted (UnknownIssuer)."),
+        "{report}"
+    );
+    assert!(report.contains("--ca-file PEM"), "{report}");
 }

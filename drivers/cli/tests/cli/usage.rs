@@ -193,3 +193,74 @@ fn help_lists_exit_codes() {
     }
     assert!(output.stdout.contains("in seconds"), "{}", output.stdout);
 }
+
+#[test]
+fn broad_trust_is_usage_error() {
+    let sandbox = Sandbox::new();
+    for (value, reason) in [
+        (".com", "every host under the top-level domain \"com\""),
+        ("*.com", "every host under the top-level domain \"com\""),
+        ("com", "single label"),
+        ("*", "names no host"),
+        ("", "names no host"),
+    ] {
+        let argument = format!("--trust={value}");
+        let output = sandbox.run(&[&argument, "--no-cache", "alice@example.com"]);
+
+        output.assert_code(2);
+        assert!(
+            output
+                .stderr
+                .contains(&format!("invalid value '{value}' for '--trust <HOST>'")),
+            "{argument}: {}",
+            output.stderr
+        );
+        assert!(
+            output.stderr.contains(reason),
+            "{argument}: {}",
+            output.stderr
+        );
+    }
+}
+
+#[test]
+fn bracketed_nameserver_without_port_is_accepted() {
+    // The invalid address stops the run before any lookup, so the nameserver is never queried.
+    // Reaching that check shows that `--nameserver [::1]` parsed.
+    let output = Sandbox::new().run(&[
+        "--nameserver",
+        "[::1]",
+        "--trust",
+        ".example.net",
+        "--no-cache",
+        "alice@localhost",
+    ]);
+
+    output.assert_code(2);
+    assert!(
+        output.stderr.contains("invalid email address"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn help_states_exit_code_five_precisely() {
+    let output = Sandbox::new().run(&["--help"]);
+
+    output.assert_code(0);
+    assert!(
+        output
+            .stdout
+            .contains("  5  address redirect loop, or too many redirects\n"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("[2001:db8::53] (port 53 when omitted)"),
+        "{}",
+        output.stdout
+    );
+}
