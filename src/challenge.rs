@@ -1,11 +1,12 @@
-//! Reading the schemes a server offers in `WWW-Authenticate` (RFC 9110 section 11.6.1).
+//! The schemes a server offers in `WWW-Authenticate` (RFC 9110 section 11.6.1), shared by
+//! the core's 401 handling and the drivers' decision to answer a Basic challenge.
 
 /// Returns the scheme names of every challenge in `values`, each value being one header line
 /// that may hold several comma-joined challenges, in order and without duplicates.
 ///
 /// A comma-separated part whose first word contains `=` is a parameter of the previous
 /// challenge (`Basic realm="x", charset="UTF-8"`), so it adds no scheme.
-pub(crate) fn offered_schemes<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub fn offered_schemes<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut schemes: Vec<String> = Vec::new();
     for value in values {
         for part in split_outside_quotes(value) {

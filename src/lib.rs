@@ -84,7 +84,7 @@
 
 mod action;
 pub mod answer;
-mod challenge;
+pub mod challenge;
 pub mod config;
 mod discoverer;
 mod error;

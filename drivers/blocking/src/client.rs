@@ -3,16 +3,14 @@
 use std::sync::Arc;
 
 use autodiscover::{Discovery, Request};
-use autodiscover_cache::{CacheStore, FileStore, MemoryStore};
-use autodiscover_transcript::{Recorder, Transcript};
+use autodiscover_cache::CacheStore;
+use autodiscover_driver::{tls, Credentials, Error, Options, Recorded};
+use autodiscover_transcript::Recorder;
 
 use crate::auth::Auth;
 use crate::dns::Resolver;
 use crate::driver::{self, Run, Shared};
-use crate::error::Error;
 use crate::http::Transport;
-use crate::options::{CacheChoice, Credentials, Options};
-use crate::tls;
 use crate::worker::WorkerCount;
 
 /// Runs discoveries on the calling thread and keeps what they can share: the DNS
@@ -37,31 +35,23 @@ pub struct Client {
     options: Options,
 }
 
-/// The outcome of a recorded discovery and its transcript.
-#[derive(Debug)]
-pub struct Recorded {
-    /// The discovery's outcome.
-    pub outcome: Result<Discovery, autodiscover::Error>,
-    /// The transcript of the discovery, with the values of secret-bearing headers redacted.
-    /// The credentials the driver attaches are never part of it.
-    pub transcript: Transcript,
-}
-
 impl Client {
     /// Builds a client: reads the CA file, reads the DNS configuration and opens the cache
     /// store.
     ///
     /// # Errors
+    /// [`Error::InvalidCredentials`] when the credentials cannot be sent in a header,
     /// [`Error::CaFile`], [`Error::InvalidCaFile`] or [`Error::NoRoots`] for the TLS roots,
     /// [`Error::InvalidNameserver`] or [`Error::SystemDns`] for DNS, [`Error::Cache`] when the
     /// default cache file has no location.
     pub fn new(options: Options) -> Result<Self, Error> {
+        options.credentials.validate()?;
         let tls = tls::client_config(options.roots, options.ca_file.as_deref())?;
         let resolver = match options.nameserver {
             Some(addr) => Resolver::with_nameserver(addr)?,
             None => Resolver::system()?,
         };
-        let cache = open_cache(&options.cache)?;
+        let cache = options.cache.open()?;
         Ok(Self {
             shared: Arc::new(Shared {
                 transport: Transport {
@@ -88,14 +78,18 @@ impl Client {
     /// Discovers the settings of `email` with `credentials` instead of the options' ones.
     ///
     /// # Errors
-    /// As [`Client::discover`].
+    /// [`Error::InvalidCredentials`] when `credentials` cannot be sent in a header, and
+    /// otherwise as [`Client::discover`].
     pub fn discover_with(
         &self,
         email: &str,
         credentials: &Credentials,
     ) -> Result<Discovery, Error> {
+        credentials.validate()?;
         let Some(path) = self.options.record_to.as_ref() else {
-            let (request, config) = self.request(email)?;
+            let (request, config) = self
+                .options
+                .discovery_request(email, self.shared.cache.is_some())?;
             return Ok(self.run(request, config, credentials, None)?);
         };
 
@@ -118,27 +112,15 @@ impl Client {
     }
 
     fn record(&self, email: &str, credentials: &Credentials) -> Result<Recorded, Error> {
-        let (request, config) = self.request(email)?;
+        let (request, config) = self
+            .options
+            .discovery_request(email, self.shared.cache.is_some())?;
         let mut recorder = Recorder::new(&request, &config);
         let outcome = self.run(request, config, credentials, Some(&mut recorder));
         Ok(Recorded {
             outcome,
             transcript: recorder.finish(),
         })
-    }
-
-    /// Builds the core's request and configuration from the options. Without a cache store
-    /// the core is configured not to use the cache, so that it emits no cache action at all.
-    fn request(&self, email: &str) -> Result<(Request, autodiscover::Config), Error> {
-        let mut request = Request::new(email)?.flavor(self.options.flavor);
-        if let Some(settings) = &self.options.settings {
-            request = request.settings(settings)?;
-        }
-        let mut config = self.options.config.clone();
-        if self.shared.cache.is_none() {
-            config.use_cache = false;
-        }
-        Ok((request, config))
     }
 
     fn run(
@@ -200,19 +182,4 @@ impl std::fmt::Debug for Client {
             .field("running_workers", &self.running_workers())
             .finish_non_exhaustive()
     }
-}
-
-fn open_cache(choice: &CacheChoice) -> Result<Option<Arc<dyn CacheStore>>, Error> {
-    Ok(match choice {
-        CacheChoice::DefaultFile => {
-            let store = FileStore::open_default().map_err(|error| Error::Cache {
-                reason: error.to_string(),
-            })?;
-            Some(Arc::new(store))
-        }
-        CacheChoice::File(path) => Some(Arc::new(FileStore::new(path.clone()))),
-        CacheChoice::Memory => Some(Arc::new(MemoryStore::new())),
-        CacheChoice::Store(store) => Some(Arc::clone(store)),
-        CacheChoice::None => None,
-    })
 }

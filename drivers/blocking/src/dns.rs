@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use autodiscover::{DnsError, SrvRecord};
+use autodiscover_driver::nameserver::{check_nameserver, DNS_PORT};
+use autodiscover_driver::{normalize_host, Error};
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use tracing::{debug, trace, warn};
 
-use crate::error::Error;
-use crate::options::normalize_host;
 use crate::worker::Cancel;
 
 /// Path of the system's resolver configuration.
@@ -34,9 +34,6 @@ const DEFAULT_ATTEMPTS: u32 = 2;
 /// Largest UDP datagram read. Answers without EDNS are at most 512 bytes, but a server that
 /// ignores that limit gets read whole instead of failing to parse.
 const UDP_BUFFER_BYTES: usize = 4096;
-
-/// Port of DNS over UDP and TCP.
-const DNS_PORT: u16 = 53;
 
 /// The addresses that a discovery's DNS A actions found, by host, so that connecting to a
 /// host the core has just checked needs no second lookup.
@@ -270,43 +267,6 @@ impl Resolver {
     }
 }
 
-/// Parses a nameserver given as text: an IP address with an optional port (53 by default),
-/// such as `192.0.2.53`, `192.0.2.53:5353`, `2001:db8::53` or `[2001:db8::53]:5353`.
-///
-/// # Errors
-/// [`Error::NameserverSyntax`] naming the text, or [`Error::InvalidNameserver`] for an address
-/// no server can have.
-pub fn parse_nameserver(text: &str) -> Result<SocketAddr, Error> {
-    let trimmed = text.trim();
-    let addr = match trimmed.parse::<SocketAddr>() {
-        Ok(addr) => addr,
-        Err(_) => match trimmed.parse::<IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, DNS_PORT),
-            Err(_) => {
-                return Err(Error::NameserverSyntax {
-                    text: text.to_owned(),
-                })
-            }
-        },
-    };
-    check_nameserver(addr)?;
-    Ok(addr)
-}
-
-/// Rejects addresses that no DNS server can listen on.
-fn check_nameserver(addr: SocketAddr) -> Result<(), Error> {
-    let reason = if addr.port() == 0 {
-        "port 0 is not a valid destination port"
-    } else if addr.ip().is_unspecified() {
-        "the unspecified address is not a server"
-    } else if addr.ip().is_multicast() {
-        "a multicast address is not a server"
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidNameserver { addr, reason })
-}
-
 /// The id and question of a query, which its response must match.
 struct Question {
     id: u16,
@@ -475,28 +435,6 @@ mod tests {
     fn nameserver_port_zero_is_invalid() {
         let error = Resolver::with_nameserver("127.0.0.1:0".parse().unwrap()).unwrap_err();
         assert!(matches!(error, Error::InvalidNameserver { .. }), "{error}");
-    }
-
-    #[test]
-    fn nameserver_text_forms() {
-        assert_eq!(
-            parse_nameserver("192.0.2.53").unwrap(),
-            "192.0.2.53:53".parse::<SocketAddr>().unwrap()
-        );
-        assert_eq!(
-            parse_nameserver(" [2001:db8::53]:5353 ").unwrap(),
-            "[2001:db8::53]:5353".parse::<SocketAddr>().unwrap()
-        );
-        assert_eq!(parse_nameserver("2001:db8::53").unwrap().port(), 53);
-    }
-
-    #[test]
-    fn nameserver_errors_name_the_value() {
-        let message = parse_nameserver("dns.example.com").unwrap_err().to_string();
-        assert!(message.contains("dns.example.com"), "{message}");
-        let message = parse_nameserver("0.0.0.0:53").unwrap_err().to_string();
-        assert!(message.contains("0.0.0.0:53"), "{message}");
-        assert!(message.contains("unspecified"), "{message}");
     }
 
     #[test]

@@ -18,8 +18,9 @@ use url::{Host, Position, Url};
 
 use crate::body::{self, transport_error};
 use crate::dns::{KnownAddresses, Resolver};
-use crate::options::{normalize_host, ConnectOverride};
 use crate::worker::Cancel;
+use autodiscover_driver::header::check_header;
+use autodiscover_driver::{normalize_host, ConnectOverride};
 
 /// The `User-Agent` of every request.
 pub(crate) const USER_AGENT: &str =
@@ -256,16 +257,7 @@ fn request_head(
 
     let mut head = format!("{method} {} HTTP/1.1\r\n", target.path).into_bytes();
     for (name, value) in headers {
-        let valid_name =
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
-        let valid_value = value
-            .bytes()
-            .all(|b| b == b'\t' || (b >= b' ' && b != 0x7f));
-        if !valid_name || !valid_value {
-            return Err(TransportError::Io(format!(
-                "the request header {name:?} is not valid HTTP; it was not sent"
-            )));
-        }
+        check_header(name, value)?;
         head.extend_from_slice(name.as_bytes());
         head.extend_from_slice(b": ");
         head.extend_from_slice(value.as_bytes());

@@ -16,7 +16,8 @@
 //!   `/etc/resolv.conf` (read by the `resolv-conf` crate).
 //! - **Credentials** only where the core allows them: a bearer token (with
 //!   `X-AnchorMailbox` when the address is ASCII) on every allowed request, Basic after a 401
-//!   that offers it (or up front when asked). No credential is ever logged or recorded.
+//!   that offers it (or up front when asked). Credentials with control characters are
+//!   rejected before anything is sent. No credential is ever logged or recorded.
 //! - **Cache** reads and writes through an [`autodiscover_cache::CacheStore`], in the same
 //!   file format as the smol driver, so both can share one file.
 //! - **Recording**: a discovery can be recorded as an [`autodiscover_transcript`] transcript.
@@ -71,19 +72,17 @@ mod body;
 mod client;
 mod dns;
 mod driver;
-mod error;
 mod http;
-mod options;
-mod tls;
 mod worker;
 
 #[cfg(test)]
 mod wire_tests;
 
-pub use client::{Client, Recorded};
-pub use dns::parse_nameserver;
-pub use error::Error;
-pub use options::{CacheChoice, ConnectOverride, Credentials, Options, Roots, Secret};
+pub use autodiscover_driver::{
+    parse_nameserver, CacheChoice, ConnectOverride, Credentials, Error, Options, Recorded, Roots,
+    Secret,
+};
+pub use client::Client;
 
 pub use autodiscover::{Config, Discovery, Flavor, Strategy};
 

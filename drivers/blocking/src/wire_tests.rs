@@ -15,8 +15,8 @@ use url::Url;
 
 use crate::dns::{KnownAddresses, Resolver};
 use crate::http::{RequestScope, Transport};
-use crate::options::{ConnectOverride, Roots};
 use crate::worker::Cancel;
+use autodiscover_driver::{ConnectOverride, Roots};
 
 const HOST: &str = "example.com";
 const URL: &str = "https://example.com/autodiscover/autodiscover.xml";
@@ -67,7 +67,7 @@ fn serve_once(ca: &TestCa, response: Vec<u8>, ending: Ending) -> (SocketAddr, Jo
 /// Returns a transport that trusts only `ca` and connects `example.com:443` to `addr`.
 fn transport(ca: &TestCa, addr: SocketAddr) -> Transport {
     let ca_file = ca.pem_file().expect("the CA file is written");
-    let tls = crate::tls::client_config(Roots::None, Some(&ca_file)).unwrap();
+    let tls = autodiscover_driver::tls::client_config(Roots::None, Some(&ca_file)).unwrap();
     Transport {
         tls: Arc::new(tls),
         // Never queried, because the connect override covers the only host.

@@ -3,17 +3,16 @@
 use std::sync::Arc;
 
 use autodiscover::{Discovery, Request};
-use autodiscover_cache::{CacheStore, FileStore, MemoryStore};
-use autodiscover_transcript::{Recorder, Transcript};
+use autodiscover_cache::CacheStore;
+use autodiscover_driver::{tls, Credentials, Error, Options, Recorded};
+use autodiscover_transcript::Recorder;
 use tracing::debug;
 
 use crate::cache_calls::CacheCalls;
 use crate::conn::Pool;
+use crate::dns;
 use crate::driver::{self, Run};
-use crate::error::Error;
-use crate::options::{CacheChoice, Credentials, Options};
 use crate::shared::Shared;
-use crate::{dns, tls};
 
 /// Runs discoveries on smol and keeps what they can share: the DNS resolver, the TLS
 /// configuration, idle keep-alive connections and the endpoint cache.
@@ -38,16 +37,6 @@ pub struct Client {
     options: Options,
 }
 
-/// The outcome of a recorded discovery and its transcript.
-#[derive(Debug)]
-pub struct Recorded {
-    /// The discovery's outcome.
-    pub outcome: Result<Discovery, autodiscover::Error>,
-    /// The transcript of the discovery. Secret-bearing response headers are redacted, and the
-    /// credentials the driver attaches are never part of it.
-    pub transcript: Transcript,
-}
-
 impl Client {
     /// Builds a client: reads the CA file, sets up the resolver and opens the cache store.
     ///
@@ -60,7 +49,7 @@ impl Client {
         options.credentials.validate()?;
         let tls = tls::client_config(options.roots, options.ca_file.as_deref())?;
         let resolver = dns::resolver(options.nameserver)?;
-        let cache = open_cache(&options.cache)?;
+        let cache = options.cache.open()?;
         Ok(Self {
             shared: Arc::new(Shared {
                 resolver,
@@ -94,7 +83,9 @@ impl Client {
     ) -> Result<Discovery, Error> {
         credentials.validate()?;
         let Some(path) = self.options.record_to.as_ref() else {
-            let (request, config) = self.request(email)?;
+            let (request, config) = self
+                .options
+                .discovery_request(email, self.shared.cache.is_some())?;
             return Ok(self.run(request, config, credentials, None).await?);
         };
 
@@ -122,7 +113,9 @@ impl Client {
     }
 
     async fn record(&self, email: &str, credentials: &Credentials) -> Result<Recorded, Error> {
-        let (request, config) = self.request(email)?;
+        let (request, config) = self
+            .options
+            .discovery_request(email, self.shared.cache.is_some())?;
         let mut recorder = Recorder::new(&request, &config);
         let outcome = self
             .run(request, config, credentials, Some(&mut recorder))
@@ -131,20 +124,6 @@ impl Client {
             outcome,
             transcript: recorder.finish(),
         })
-    }
-
-    /// Builds the core's request and configuration from the options. Without a cache store
-    /// the configuration turns the cache off, so that the core emits no cache action at all.
-    fn request(&self, email: &str) -> Result<(Request, autodiscover::Config), Error> {
-        let mut request = Request::new(email)?.flavor(self.options.flavor);
-        if let Some(settings) = &self.options.settings {
-            request = request.settings(settings)?;
-        }
-        let mut config = self.options.config.clone();
-        if self.shared.cache.is_none() {
-            config.use_cache = false;
-        }
-        Ok((request, config))
     }
 
     async fn run(
@@ -202,19 +181,4 @@ impl std::fmt::Debug for Client {
             .field("idle_connections", &self.shared.pool.idle_count())
             .finish_non_exhaustive()
     }
-}
-
-fn open_cache(choice: &CacheChoice) -> Result<Option<Arc<dyn CacheStore>>, Error> {
-    Ok(match choice {
-        CacheChoice::DefaultFile => {
-            let store = FileStore::open_default().map_err(|error| Error::Cache {
-                reason: error.to_string(),
-            })?;
-            Some(Arc::new(store))
-        }
-        CacheChoice::File(path) => Some(Arc::new(FileStore::new(path.clone()))),
-        CacheChoice::Memory => Some(Arc::new(MemoryStore::new())),
-        CacheChoice::Store(store) => Some(Arc::clone(store)),
-        CacheChoice::None => None,
-    })
 }

@@ -10,9 +10,9 @@ use async_std_resolver::proto::error::ProtoErrorKind;
 use async_std_resolver::proto::op::ResponseCode;
 use async_std_resolver::{AsyncStdResolver, ResolveError};
 use autodiscover::{DnsError, SrvRecord};
+use autodiscover_driver::nameserver::check_nameserver;
+use autodiscover_driver::Error;
 use hickory_resolver::error::ResolveErrorKind;
-
-use crate::error::Error;
 
 /// Builds the resolver: one nameserver over UDP and TCP when `nameserver` is given, else the
 /// system's configuration (`/etc/resolv.conf` on Unix).
@@ -41,43 +41,6 @@ pub(crate) fn resolver(nameserver: Option<SocketAddr>) -> Result<AsyncStdResolve
     let mut options = ResolverOpts::default();
     options.use_hosts_file = false;
     Ok(AsyncStdResolver::new(config, options, Default::default()))
-}
-
-/// Rejects addresses no DNS server can listen on.
-fn check_nameserver(addr: SocketAddr) -> Result<(), Error> {
-    let reason = if addr.port() == 0 {
-        "port 0 is not a valid destination port"
-    } else if addr.ip().is_unspecified() {
-        "the unspecified address is not a server"
-    } else if addr.ip().is_multicast() {
-        "a multicast address is not a server"
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidNameserver { addr, reason })
-}
-
-/// Parses a nameserver given as text: an IP address with an optional port (53 by default),
-/// such as `192.0.2.53`, `192.0.2.53:5353`, `2001:db8::53` or `[2001:db8::53]:5353`.
-///
-/// # Errors
-/// [`Error::NameserverSyntax`] naming the text, or [`Error::InvalidNameserver`] for an address
-/// no server can have.
-pub fn parse_nameserver(text: &str) -> Result<SocketAddr, Error> {
-    let trimmed = text.trim();
-    let addr = match trimmed.parse::<SocketAddr>() {
-        Ok(addr) => addr,
-        Err(_) => match trimmed.parse::<IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, 53),
-            Err(_) => {
-                return Err(Error::NameserverSyntax {
-                    text: text.to_owned(),
-                })
-            }
-        },
-    };
-    check_nameserver(addr)?;
-    Ok(addr)
 }
 
 /// Returns `name` as a fully qualified name, so that no search domain is appended to it.
@@ -141,31 +104,6 @@ fn dns_error(error: &ResolveError) -> DnsError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nameserver_text_forms() {
-        assert_eq!(
-            parse_nameserver("192.0.2.53").unwrap(),
-            "192.0.2.53:53".parse::<SocketAddr>().unwrap()
-        );
-        assert_eq!(
-            parse_nameserver("[2001:db8::53]:5353").unwrap(),
-            "[2001:db8::53]:5353".parse::<SocketAddr>().unwrap()
-        );
-        assert_eq!(parse_nameserver("2001:db8::53").unwrap().port(), 53);
-    }
-
-    #[test]
-    fn nameserver_errors_name_the_value() {
-        let message = parse_nameserver("dns.example.com").unwrap_err().to_string();
-        assert!(message.contains("dns.example.com"), "{message}");
-
-        let message = parse_nameserver("0.0.0.0:53").unwrap_err().to_string();
-        assert!(message.contains("0.0.0.0:53"), "{message}");
-        assert!(message.contains("unspecified"), "{message}");
-
-        assert!(parse_nameserver("127.0.0.1:0").is_err());
-    }
 
     #[test]
     fn names_become_absolute() {

@@ -17,8 +17,8 @@ use tracing::{debug, info};
 use crate::cache_calls::CacheCalls;
 use crate::dns;
 use crate::http::{self, Auth};
-use crate::options::Credentials;
 use crate::shared::Shared;
+use autodiscover_driver::Credentials;
 
 type Running<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = Event> + Send + 'a>>>;
 

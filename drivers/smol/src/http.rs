@@ -4,18 +4,19 @@
 use std::time::Instant;
 
 use autodiscover::{HttpRequest, HttpResponse, Method, TransportError};
+use autodiscover_driver::auth::{self, AuthHeaders};
+use autodiscover_driver::header::check_header;
+use autodiscover_driver::{normalize_host, Credentials};
 use autodiscover_transcript::{REDACTED, REDACTED_HEADERS};
 use http_types::headers::{HeaderName, HeaderValue};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::Timer;
 use tracing::{debug, enabled, trace, Level};
 
-use crate::auth::{self, AuthHeaders};
 use crate::chunked;
 use crate::conn::{self, Connection, Origin};
 use crate::decode::{decode_body, ACCEPT_ENCODING};
 use crate::head::{self, Framing, Head, HeadError};
-use crate::options::Credentials;
 use crate::shared::Shared;
 
 /// The `User-Agent` sent with every request.
@@ -43,26 +44,18 @@ pub(crate) async fn perform(
     deadline: Instant,
 ) -> Result<HttpResponse, TransportError> {
     let origin = origin_of(request)?;
-    let allowed = request.credentials_allowed;
 
-    let first = match auth.credentials {
-        Credentials::Bearer { .. } if allowed => auth::bearer(auth.credentials, &auth.mailbox),
-        Credentials::Basic { .. } if allowed && auth.basic_up_front => {
-            auth::basic(auth.credentials)
-        }
-        _ => None,
-    };
+    let first = auth::first_attempt(
+        request,
+        auth.credentials,
+        auth.basic_up_front,
+        &auth.mailbox,
+    );
     let mut response = send(shared, &origin, request, first.as_ref(), deadline).await?;
 
-    let retry_with_basic = response.status == 401
-        && allowed
-        && first.is_none()
-        && matches!(auth.credentials, Credentials::Basic { .. })
-        && auth::offers_basic(response.headers_named("WWW-Authenticate"));
-    if retry_with_basic {
-        debug!(url = %request.url, "401 offers Basic; resending with credentials");
-        let basic = auth::basic(auth.credentials);
-        response = send(shared, &origin, request, basic.as_ref(), deadline).await?;
+    let retry = auth::basic_retry(request, auth.credentials, first.as_ref(), &response);
+    if let Some(basic) = retry {
+        response = send(shared, &origin, request, Some(&basic), deadline).await?;
     }
     Ok(response)
 }
@@ -86,7 +79,7 @@ fn origin_of(request: &HttpRequest) -> Result<Origin, TransportError> {
         .unwrap_or(if https { 443 } else { 80 });
     Ok(Origin {
         https,
-        host: crate::options::normalize_host(host),
+        host: normalize_host(host),
         port,
     })
 }
@@ -276,38 +269,6 @@ fn request_headers<'a>(
         check_header(name, value)?;
     }
     Ok(headers)
-}
-
-/// Checks that a header line cannot change the request's framing: the name must be an RFC 9110
-/// token, and the value may contain only visible ASCII, spaces and tabs.
-///
-/// http-types 2.12 checks only that a value is ASCII, so without this a value containing CR LF
-/// would end the header line and start another. The value is never part of the error,
-/// because it may be a credential.
-fn check_header(name: &str, value: &str) -> Result<(), TransportError> {
-    let name_is_token = !name.is_empty()
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte));
-    if !name_is_token {
-        return Err(TransportError::Io(format!(
-            "the request header name {name:?} is not a valid HTTP token; the request was not sent"
-        )));
-    }
-
-    let problem = if value
-        .bytes()
-        .any(|byte| byte.is_ascii_control() && byte != b'\t')
-    {
-        "a control character (such as CR, LF or NUL)"
-    } else if !value.is_ascii() {
-        "a non-ASCII character"
-    } else {
-        return Ok(());
-    };
-    Err(TransportError::Io(format!(
-        "the value of the request header {name:?} contains {problem}; the request was not sent"
-    )))
 }
 
 /// Logs the request line and headers at trace level, with every credential header redacted.

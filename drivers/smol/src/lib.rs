@@ -41,7 +41,6 @@
 //! - NTLM and Negotiate challenges are reported to the core but not answered.
 #![warn(missing_docs)]
 
-mod auth;
 mod cache_calls;
 mod chunked;
 mod client;
@@ -49,19 +48,17 @@ mod conn;
 mod decode;
 mod dns;
 mod driver;
-mod error;
 mod head;
 mod http;
-mod options;
 mod shared;
-mod tls;
 #[cfg(test)]
 mod wire_tests;
 
-pub use client::{Client, Recorded};
-pub use dns::parse_nameserver;
-pub use error::Error;
-pub use options::{CacheChoice, ConnectOverride, Credentials, Options, Roots, Secret};
+pub use autodiscover_driver::{
+    parse_nameserver, CacheChoice, ConnectOverride, Credentials, Error, Options, Recorded, Roots,
+    Secret,
+};
+pub use client::Client;
 
 pub use autodiscover::{Config, Discovery, Flavor, Strategy};
 

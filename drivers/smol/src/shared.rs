@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::cache_calls::CacheCalls;
 use crate::conn::Pool;
-use crate::options::{normalize_host, ConnectOverride};
 use async_std_resolver::AsyncStdResolver;
+use autodiscover_driver::{normalize_host, ConnectOverride};
 
 pub(crate) struct Shared {
     pub(crate) resolver: AsyncStdResolver,

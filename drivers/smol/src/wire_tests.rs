@@ -12,8 +12,9 @@ use url::Url;
 
 use crate::conn::Pool;
 use crate::http::{perform, Auth};
-use crate::options::{ConnectOverride, Credentials, Roots};
 use crate::shared::Shared;
+use autodiscover_driver::tls::client_config;
+use autodiscover_driver::{ConnectOverride, Credentials, Roots};
 
 /// Starts a server on 127.0.0.1 that sends each of `responses` on its own connection, in
 /// order. It reads one request head and body, writes the bytes, and closes the connection.
@@ -61,7 +62,7 @@ fn read_request_from(stream: &mut impl Read) {
 }
 
 fn shared_for(addr: SocketAddr) -> Shared {
-    let tls = crate::tls::client_config(Roots::WebPki, None).expect("TLS config");
+    let tls = client_config(Roots::WebPki, None).expect("TLS config");
     shared_with_tls(addr, 80, tls)
 }
 
@@ -608,9 +609,8 @@ fn tls_server(response: &'static [u8], close_notify: bool) -> (SocketAddr, rustl
         .issue(&["autodiscover.example.com"])
         .expect("server certificate");
     let server_config = leaf.server_config().expect("server TLS config");
-    let client_config =
-        crate::tls::client_config(Roots::None, Some(&ca.pem_file().expect("CA file")))
-            .expect("client TLS config");
+    let client_config = client_config(Roots::None, Some(&ca.pem_file().expect("CA file")))
+        .expect("client TLS config");
 
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     let addr = listener.local_addr().expect("local address");
@@ -671,7 +671,7 @@ fn stalled_tls_handshake_is_timeout() {
     let shared = shared_with_tls(
         listener.local_addr().expect("local address"),
         443,
-        crate::tls::client_config(Roots::WebPki, None).expect("TLS config"),
+        client_config(Roots::WebPki, None).expect("TLS config"),
     );
     let request = request_to(
         "https://autodiscover.example.com/autodiscover/autodiscover.xml",

@@ -1,16 +1,18 @@
 //! The caller's settings of a discovery: the request, the credentials, and the driver's
 //! network configuration.
 //!
-//! The names and fields match the smol driver's `Options`, so that moving a program from one
-//! driver to the other changes the crate name and the `.await`, nothing else.
+//! Both drivers re-export these types, so moving a program from one driver to the other
+//! changes the crate name and the `.await`, nothing else.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use autodiscover::{Config, Flavor};
-use autodiscover_cache::CacheStore;
+use autodiscover::{Config, Flavor, Request};
+use autodiscover_cache::{CacheStore, FileStore, MemoryStore};
+
+use crate::error::Error;
 
 /// A secret string, such as a password or a bearer token.
 ///
@@ -74,8 +76,8 @@ pub enum Credentials {
         password: Secret,
     },
     /// An OAuth 2.0 bearer token (RFC 6750), sent with every allowed request together with
-    /// `X-AnchorMailbox: <email>`, which Exchange Online uses to route the request. The
-    /// anchor header is left out when the address is not ASCII.
+    /// `X-AnchorMailbox: <email>`, which Exchange Online uses to route the request. The header
+    /// is left out when the address is not ASCII.
     Bearer {
         /// The access token.
         token: Secret,
@@ -97,7 +99,58 @@ impl Credentials {
             token: token.into(),
         }
     }
+
+    /// Checks that the credentials can be sent in an `Authorization` header.
+    ///
+    /// No field may contain a control character: in a bearer token a CR LF would end the
+    /// header line and start another, and RFC 7617 excludes control characters from Basic
+    /// user names and passwords. A Basic user name must not contain `:`, which separates it
+    /// from the password. A bearer token must not be empty and must be ASCII without spaces,
+    /// which RFC 6750's `b64token` requires (its character set is narrower still).
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] naming the field and the problem, never the value.
+    pub fn validate(&self) -> Result<(), Error> {
+        let invalid = |field, reason| Err(Error::InvalidCredentials { field, reason });
+        match self {
+            Credentials::None => Ok(()),
+            Credentials::Basic { username, password } => {
+                if username.chars().any(char::is_control) {
+                    return invalid("Basic user name", CONTROL_CHARACTER);
+                }
+                if username.contains(':') {
+                    return invalid(
+                        "Basic user name",
+                        "it contains ':', which Basic authentication uses to separate the user name from the password (RFC 7617); pass a user name without ':'",
+                    );
+                }
+                if password.expose().chars().any(char::is_control) {
+                    return invalid("Basic password", CONTROL_CHARACTER);
+                }
+                Ok(())
+            }
+            Credentials::Bearer { token } => {
+                let token = token.expose();
+                if token.chars().any(char::is_control) {
+                    return invalid("bearer token", CONTROL_CHARACTER);
+                }
+                if token.is_empty() {
+                    return invalid("bearer token", "it is empty; pass the access token");
+                }
+                if !token.is_ascii() || token.contains(' ') {
+                    return invalid(
+                        "bearer token",
+                        "it contains a space or a non-ASCII character; pass only the access token, without a \"Bearer \" prefix",
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
 }
+
+/// The reason given for a credential that contains a control character.
+const CONTROL_CHARACTER: &str = "it contains a control character (such as CR, LF, NUL or a trailing newline); remove it, for example by trimming the line the value was read from";
 
 /// The certificate authorities that TLS server certificates must chain to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,12 +174,33 @@ pub enum CacheChoice {
     DefaultFile,
     /// A JSON file at this path.
     File(PathBuf),
-    /// A map kept in memory by the [`Client`](crate::Client).
+    /// A map kept in memory by the driver's `Client`.
     Memory,
     /// A store the caller provides, for example one shared by several clients.
     Store(Arc<dyn CacheStore>),
     /// No cache: every discovery starts from the protocol's candidates.
     None,
+}
+
+impl CacheChoice {
+    /// Opens the chosen store, or returns `None` for [`CacheChoice::None`].
+    ///
+    /// # Errors
+    /// [`Error::Cache`] when the default cache file has no location.
+    pub fn open(&self) -> Result<Option<Arc<dyn CacheStore>>, Error> {
+        Ok(match self {
+            CacheChoice::DefaultFile => {
+                let store = FileStore::open_default().map_err(|error| Error::Cache {
+                    reason: error.to_string(),
+                })?;
+                Some(Arc::new(store))
+            }
+            CacheChoice::File(path) => Some(Arc::new(FileStore::new(path.clone()))),
+            CacheChoice::Memory => Some(Arc::new(MemoryStore::new())),
+            CacheChoice::Store(store) => Some(Arc::clone(store)),
+            CacheChoice::None => None,
+        })
+    }
 }
 
 impl fmt::Debug for CacheChoice {
@@ -154,11 +228,11 @@ pub struct ConnectOverride {
     pub addr: SocketAddr,
 }
 
-/// Everything a discovery and its [`Client`](crate::Client) need besides the email address.
+/// Everything a discovery and the driver's `Client` need besides the email address.
 ///
 /// `Options::default()` requests the SOAP flavour with the core's default settings, sends no
-/// credentials, uses the system's DNS configuration (`/etc/resolv.conf`) and Mozilla's roots,
-/// and caches endpoints in the default cache file.
+/// credentials, uses the system's DNS configuration (`/etc/resolv.conf` on Unix) and Mozilla's
+/// roots, and caches endpoints in the default cache file.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The protocol flavour.
@@ -267,10 +341,33 @@ impl Options {
         self.record_to = Some(path.into());
         self
     }
+
+    /// Builds the core's request for `email` and the configuration to run it with. Without a
+    /// cache store (`has_cache` false) the configuration turns the cache off, so that the
+    /// core emits no cache action at all.
+    ///
+    /// # Errors
+    /// [`Error::Discovery`] for an address that cannot start a discovery or an unknown
+    /// setting name.
+    pub fn discovery_request(
+        &self,
+        email: &str,
+        has_cache: bool,
+    ) -> Result<(Request, Config), Error> {
+        let mut request = Request::new(email)?.flavor(self.flavor);
+        if let Some(settings) = &self.settings {
+            request = request.settings(settings)?;
+        }
+        let mut config = self.config.clone();
+        if !has_cache {
+            config.use_cache = false;
+        }
+        Ok((request, config))
+    }
 }
 
 /// Lowercases a host name and drops one trailing dot, as URLs and overrides are compared.
-pub(crate) fn normalize_host(host: &str) -> String {
+pub fn normalize_host(host: &str) -> String {
     let host = host.trim();
     host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
 }
@@ -280,15 +377,93 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_debug_is_redacted() {
-        let basic = Credentials::basic("alice@example.com", "hunter2");
-        let printed = format!("{basic:?}");
+    fn secret_debug_is_redacted() {
+        let credentials = Credentials::basic("alice@example.com", "hunter2");
+        let printed = format!("{credentials:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("[redacted]"), "{printed}");
 
         let bearer = Credentials::bearer("eyJ0eXAi.secret");
-        let printed = format!("{bearer:?}");
-        assert!(!printed.contains("eyJ0eXAi"), "{printed}");
+        assert!(!format!("{bearer:?}").contains("eyJ0eXAi"));
+    }
+
+    #[test]
+    fn valid_credentials_pass() {
+        for credentials in [
+            Credentials::None,
+            Credentials::basic("CONTOSO\\alice", "p\u{e4}ss word!"),
+            Credentials::basic("", ""),
+            Credentials::bearer("eyJ0eXAi.eyJhdWQi.c2lnbmF0dXJl-_~+/=="),
+        ] {
+            assert!(credentials.validate().is_ok(), "{credentials:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_credentials_name_field_not_value() {
+        let cases = [
+            (
+                Credentials::bearer("secret-91\r\nX-Injected: yes"),
+                "bearer token",
+            ),
+            (Credentials::bearer("secret-91\n"), "bearer token"),
+            (Credentials::bearer("secret-91\0"), "bearer token"),
+            (Credentials::bearer("secret-91\u{7f}"), "bearer token"),
+            (Credentials::bearer("Bearer secret-91"), "bearer token"),
+            (Credentials::bearer("secret-91\u{e9}"), "bearer token"),
+            (Credentials::bearer(""), "bearer token"),
+            (
+                Credentials::basic("secret-91\r\nX-Injected: yes", "pw"),
+                "Basic user name",
+            ),
+            (Credentials::basic("secret-91:x", "pw"), "Basic user name"),
+            (
+                Credentials::basic("alice", "secret-91\r\n"),
+                "Basic password",
+            ),
+            (
+                Credentials::basic("alice", "secret-91\u{85}"),
+                "Basic password",
+            ),
+        ];
+        for (credentials, expected_field) in cases {
+            let error = credentials.validate().expect_err("invalid credentials");
+            let Error::InvalidCredentials { field, .. } = &error else {
+                panic!("expected InvalidCredentials, got {error}");
+            };
+            assert_eq!(*field, expected_field, "{credentials:?}");
+            let message = error.to_string();
+            assert!(message.contains(expected_field), "{message}");
+            assert!(!message.contains("secret-91"), "{message}");
+            assert!(!message.contains("X-Injected"), "{message}");
+        }
+    }
+
+    #[test]
+    fn discovery_request_without_cache_turns_cache_off() {
+        let options = Options::new();
+        let (_, config) = options
+            .discovery_request("alice@example.com", true)
+            .unwrap();
+        assert_eq!(config.use_cache, options.config.use_cache);
+        let (_, config) = options
+            .discovery_request("alice@example.com", false)
+            .unwrap();
+        assert!(!config.use_cache);
+    }
+
+    #[test]
+    fn discovery_request_rejects_invalid_address() {
+        let error = Options::new()
+            .discovery_request("not-an-address", true)
+            .expect_err("an address without @ is invalid");
+        assert!(matches!(error, Error::Discovery(_)), "{error}");
+    }
+
+    #[test]
+    fn memory_cache_opens_and_none_has_no_store() {
+        assert!(CacheChoice::Memory.open().unwrap().is_some());
+        assert!(CacheChoice::None.open().unwrap().is_none());
     }
 
     #[test]

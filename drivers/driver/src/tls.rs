@@ -1,4 +1,4 @@
-//! The rustls client configuration: the roots, an optional CA file, and the `ring` provider.
+//! The rustls client configuration: roots, an optional CA file, and the `ring` provider.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,12 +11,17 @@ use tracing::{debug, warn};
 use crate::error::Error;
 use crate::options::Roots;
 
-/// Builds the TLS client configuration.
+/// Builds the TLS client configuration: the chosen roots plus the certificates of `ca_file`,
+/// and ALPN `http/1.1`.
 ///
-/// The `ring` provider is named explicitly instead of taking rustls' process-wide default,
-/// because another crate in the same program may enable `aws-lc-rs` as well, and rustls then
-/// refuses to choose between them.
-pub(crate) fn client_config(roots: Roots, ca_file: Option<&Path>) -> Result<ClientConfig, Error> {
+/// The `ring` provider is named explicitly instead of relying on rustls' process default,
+/// because another crate in the same program may enable `aws-lc-rs` too, and rustls then
+/// refuses to pick one.
+///
+/// # Errors
+/// [`Error::CaFile`] or [`Error::InvalidCaFile`] for the CA file, [`Error::NoRoots`] when no
+/// root is trusted at all, and [`Error::Tls`] when rustls rejects the configuration.
+pub fn client_config(roots: Roots, ca_file: Option<&Path>) -> Result<ClientConfig, Error> {
     let mut store = RootCertStore::empty();
     match roots {
         Roots::WebPki => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -66,9 +71,9 @@ fn add_native_roots(store: &mut RootCertStore) -> Result<(), Error> {
 }
 
 fn add_ca_file(store: &mut RootCertStore, path: &Path) -> Result<(), Error> {
-    // Reading the file separately reports a missing file with the operating system's error
+    // Read the file first, so that a missing file reports the operating system's error
     // instead of a PEM parse error.
-    let pem = std::fs::read(path).map_err(|source| Error::CaFile {
+    let text = std::fs::read(path).map_err(|source| Error::CaFile {
         path: path.to_owned(),
         source,
     })?;
@@ -78,7 +83,7 @@ fn add_ca_file(store: &mut RootCertStore, path: &Path) -> Result<(), Error> {
     };
 
     let mut count = 0;
-    for certificate in CertificateDer::pem_slice_iter(&pem) {
+    for certificate in CertificateDer::pem_slice_iter(&text) {
         let certificate = certificate.map_err(|error| invalid(error.to_string()))?;
         store
             .add(certificate)
@@ -108,19 +113,18 @@ mod tests {
     #[test]
     fn ca_file_without_certificate_is_invalid() {
         let path = std::env::temp_dir().join(format!(
-            "autodiscover-blocking-empty-{}.pem",
+            "autodiscover-driver-empty-{}.pem",
             std::process::id()
         ));
         std::fs::write(&path, "not a certificate\n").unwrap();
-        let result = client_config(Roots::None, Some(&path));
+        let error = client_config(Roots::None, Some(&path)).expect_err("no certificate");
         std::fs::remove_file(&path).unwrap();
-        let error = result.expect_err("a file without a certificate must fail");
         assert!(matches!(error, Error::InvalidCaFile { .. }), "{error}");
     }
 
     #[test]
     fn no_roots_at_all_is_an_error() {
-        let error = client_config(Roots::None, None).expect_err("an empty store must fail");
+        let error = client_config(Roots::None, None).expect_err("empty store");
         assert!(matches!(error, Error::NoRoots { .. }), "{error}");
     }
 

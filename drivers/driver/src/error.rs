@@ -1,10 +1,10 @@
-//! The crate's error type.
+//! The error type of both drivers.
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Why a client could not be built or a discovery failed.
+/// An error building a driver's `Client` or running a discovery.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
