@@ -29,7 +29,10 @@ pub enum Error {
         reason: String,
     },
     /// A requested setting name is not defined by MS-OXWSADISC.
-    #[error("unknown setting {name:?}; valid settings are: {valid}")]
+    #[error(
+        "unknown setting {name:?}{}; valid settings are: {valid}",
+        suggestion(name)
+    )]
     UnknownSetting {
         /// The name as given.
         name: String,
@@ -40,7 +43,11 @@ pub enum Error {
     #[error("no settings requested; ask for at least one, such as ExternalEwsUrl")]
     NoSettings,
     /// No candidate returned settings or a decisive answer.
-    #[error("no Autodiscover endpoint answered for {email}; check the address and the domain's DNS (autodiscover host or _autodiscover._tcp SRV record). Tried:{}", TraceLines(trace))]
+    #[error(
+        "no Autodiscover endpoint answered for {email}; {}. Tried:{}",
+        not_found_advice(trace),
+        TraceLines(trace)
+    )]
     NotFound {
         /// The address asked for last.
         email: String,
@@ -142,6 +149,77 @@ pub enum Error {
         /// The attempts, in order.
         trace: Vec<Attempt>,
     },
+}
+
+/// Returns ` (did you mean "X"?)` for the known setting closest to `name`, if one is close.
+fn suggestion(name: &str) -> String {
+    let lowered = name.to_ascii_lowercase();
+    let best = crate::settings::KNOWN_SETTINGS
+        .iter()
+        .map(|known| (edit_distance(&lowered, &known.to_ascii_lowercase()), *known))
+        .min_by_key(|(distance, _)| *distance);
+    match best {
+        Some((distance, known)) if distance <= 3 => format!(" (did you mean {known:?}?)"),
+        _ => String::new(),
+    }
+}
+
+/// Counts the single-character insertions, deletions and substitutions between two strings.
+fn edit_distance(left: &str, right: &str) -> usize {
+    let right: Vec<char> = right.chars().collect();
+    let mut previous: Vec<usize> = (0..=right.len()).collect();
+    for (row, left_char) in left.chars().enumerate() {
+        let mut current = vec![row + 1];
+        for (column, right_char) in right.iter().enumerate() {
+            let substitution = previous[column] + usize::from(left_char != *right_char);
+            let deletion = previous[column + 1] + 1;
+            let insertion = current[column] + 1;
+            current.push(substitution.min(deletion).min(insertion));
+        }
+        previous = current;
+    }
+    previous[right.len()]
+}
+
+/// Returns what to check next for a discovery that found no endpoint, judged from the trace.
+fn not_found_advice(trace: &[Attempt]) -> &'static str {
+    use crate::event::TransportError;
+    use crate::trace::AttemptResult;
+
+    let tls = trace.iter().any(|attempt| {
+        matches!(
+            attempt.result,
+            AttemptResult::Transport(TransportError::Tls(_))
+        )
+    });
+    let only_dns = !trace.is_empty()
+        && trace.iter().all(|attempt| {
+            matches!(
+                attempt.result,
+                AttemptResult::DnsFailed(_)
+                    | AttemptResult::SrvFailed(_)
+                    | AttemptResult::SrvNoUsableRecord
+                    | AttemptResult::Transport(TransportError::Dns(_))
+            )
+        });
+    let timeouts = trace.iter().any(|attempt| {
+        matches!(
+            attempt.result,
+            AttemptResult::TimedOut
+                | AttemptResult::Transport(
+                    TransportError::Timeout | TransportError::ConnectTimeout
+                )
+        )
+    });
+    if tls {
+        "a TLS certificate was rejected, so if the server uses a private CA, add it to the driver's trusted roots"
+    } else if only_dns {
+        "no candidate host resolved, so check the domain's DNS (the autodiscover host or the _autodiscover._tcp SRV record) and the resolver the driver uses"
+    } else if timeouts {
+        "some candidates did not answer in time, so check the network or raise Config::request_timeout"
+    } else {
+        "check the address and the domain's Autodiscover setup (the autodiscover host or the _autodiscover._tcp SRV record)"
+    }
 }
 
 /// Formats milliseconds as seconds without losing a fraction: `1500` as `1.5`.

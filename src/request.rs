@@ -314,5 +314,19 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("Bogus"), "{message}");
         assert!(message.contains("InternalEwsUrl"), "{message}");
+        assert!(!message.contains("did you mean"), "{message}");
+    }
+
+    #[test]
+    fn misspelled_setting_gets_suggestion() {
+        let error = Request::new("a@example.com")
+            .unwrap()
+            .settings(["ExternalEwsUrll"])
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains(r#"(did you mean "ExternalEwsUrl"?)"#),
+            "{message}"
+        );
     }
 }

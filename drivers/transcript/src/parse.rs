@@ -38,7 +38,8 @@ pub const MAX_BODY_FILES_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
 pub struct ParseError {
     /// The transcript file, when it was read with [`Transcript::load`].
     pub path: Option<PathBuf>,
-    /// The line, counting from 1.
+    /// The line, counting from 1; 0 when the problem concerns the whole file (it cannot be
+    /// read, or is too large), so no line is printed.
     pub line: usize,
     /// The problem and how to fix it.
     pub message: String,
@@ -46,9 +47,11 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.path {
-            Some(path) => write!(f, "{}:{}: {}", path.display(), self.line, self.message),
-            None => write!(f, "line {}: {}", self.line, self.message),
+        match (&self.path, self.line) {
+            (Some(path), 0) => write!(f, "{}: {}", path.display(), self.message),
+            (Some(path), line) => write!(f, "{}:{line}: {}", path.display(), self.message),
+            (None, 0) => f.write_str(&self.message),
+            (None, line) => write!(f, "line {line}: {}", self.message),
         }
     }
 }

@@ -332,7 +332,7 @@ fn load_names_the_file() {
     assert!(
         error
             .to_string()
-            .starts_with("/nonexistent/none.transcript:0: cannot read"),
+            .starts_with("/nonexistent/none.transcript: cannot read"),
         "{error}"
     );
 }

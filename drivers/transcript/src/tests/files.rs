@@ -77,7 +77,7 @@ fn load_rejects_directory() {
     let error = load_error(&folder.join("bodies"));
 
     assert!(
-        error.contains("bodies:0: cannot read the transcript"),
+        error.contains("bodies: cannot read the transcript"),
         "{error}"
     );
     assert!(
@@ -91,7 +91,7 @@ fn load_rejects_directory() {
 fn load_rejects_character_device() {
     let error = load_error(Path::new("/dev/zero"));
 
-    assert!(error.starts_with("/dev/zero:0: "), "{error}");
+    assert!(error.starts_with("/dev/zero: "), "{error}");
     assert!(
         error.contains("a character device, not a regular file"),
         "{error}"
@@ -110,7 +110,7 @@ fn load_rejects_fifo_without_blocking() {
     assert!(status.success(), "mkfifo failed");
 
     let error = load_error(&fifo);
-    assert!(error.contains("pipe.transcript:0: "), "{error}");
+    assert!(error.contains("pipe.transcript: "), "{error}");
     assert!(
         error.contains("it is a FIFO, not a regular file"),
         "{error}"
