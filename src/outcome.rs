@@ -127,7 +127,8 @@ pub struct Discovery {
     pub redirected_email: Option<String>,
     /// `UserDisplayName`.
     pub display_name: Option<String>,
-    /// The server version: SOAP `CasVersion` or `ExternalEwsVersion`, or POX `ServerVersion`.
+    /// The server version: SOAP `CasVersion` or `ExternalEwsVersion`, POX `ServerVersion`, else
+    /// the SOAP `ServerVersionInfo` header (stored as the setting `ServerVersionInfo`).
     pub server_version: Option<String>,
     /// Every setting returned.
     pub settings: Settings,

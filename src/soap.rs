@@ -163,7 +163,15 @@ pub fn parse_response(body: &[u8]) -> Result<Answer, ResponseError> {
     let user_response = user_response.ok_or(ResponseError::Missing("UserResponse"))?;
     let (code, raw_code) = read_code(user_response);
     match code {
-        ErrorCode::NoError => Ok(Answer::Settings(read_user_settings(user_response))),
+        ErrorCode::NoError => {
+            let mut settings = read_user_settings(user_response);
+            if let Some(version) = server_version_info(envelope, soap_ns) {
+                settings
+                    .settings
+                    .insert("ServerVersionInfo", SettingValue::Text(version));
+            }
+            Ok(Answer::Settings(settings))
+        }
         ErrorCode::RedirectAddress | ErrorCode::RedirectUrl => {
             let target =
                 redirect_target(user_response).ok_or(ResponseError::Missing("RedirectTarget"))?;
@@ -176,6 +184,31 @@ pub fn parse_response(body: &[u8]) -> Result<Answer, ResponseError> {
             user_response,
         ))),
     }
+}
+
+/// Reads the `ServerVersionInfo` SOAP header as `major.minor.build.revision`, the form Exchange
+/// prints its build numbers in, or `None` when the header or its major version is missing.
+fn server_version_info(envelope: Element<'_>, soap_ns: &str) -> Option<String> {
+    let info = envelope
+        .child(soap_ns, "Header")?
+        .child(AUTODISCOVER_NS, "ServerVersionInfo")?;
+    let part = |name: &str| {
+        info.child_text(AUTODISCOVER_NS, name)
+            .map(str::trim)
+            .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let major = part("MajorVersion")?;
+    let mut version = major.to_owned();
+    for name in ["MinorVersion", "MajorBuildNumber", "MinorBuildNumber"] {
+        match part(name) {
+            Some(number) => {
+                version.push('.');
+                version.push_str(number);
+            }
+            None => break,
+        }
+    }
+    Some(version)
 }
 
 /// Reads the `ErrorCode` child of `parent`. A missing or empty code counts as `NoError`, so a
@@ -443,6 +476,22 @@ mod tests {
     }
 
     #[test]
+    fn server_version_info_header_is_kept() {
+        let body = std::fs::read(format!(
+            "{}/tests/fixtures/soap-settings-full.xml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let Ok(Answer::Settings(settings)) = parse_response(&body) else {
+            panic!("the fixture has settings");
+        };
+        assert_eq!(
+            settings.settings.text("ServerVersionInfo"),
+            Some("15.20.7452.12")
+        );
+    }
+
+    #[test]
     fn request_body_has_headers_and_settings() {
         let email = EmailAddress::parse("o'brien&co@example.com").unwrap();
         let url =
@@ -573,8 +622,8 @@ mod tests {
         );
         assert_eq!(
             values.len(),
-            9,
-            "the nameless setting is skipped: {values:?}"
+            10,
+            "the nameless setting is skipped and the version header is kept: {values:?}"
         );
     }
 

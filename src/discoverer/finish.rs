@@ -122,10 +122,15 @@ impl Discoverer {
             .map_or_else(|| current.to_string(), str::to_owned);
         let redirected_email = (self.addresses.len() > 1).then(|| current.to_string());
         let display_name = settings.text("UserDisplayName").map(str::to_owned);
-        let server_version = ["CasVersion", "ExternalEwsVersion", "ServerVersion"]
-            .iter()
-            .find_map(|name| settings.text(name))
-            .map(str::to_owned);
+        let server_version = [
+            "CasVersion",
+            "ExternalEwsVersion",
+            "ServerVersion",
+            "ServerVersionInfo",
+        ]
+        .iter()
+        .find_map(|name| settings.text(name))
+        .map(str::to_owned);
 
         let discovery = Discovery {
             ews_url,
