@@ -4,13 +4,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use autodiscover_scenarios::world::{soap_settings, Setup};
 use autodiscover_smol::{CacheChoice, Client};
 
-use common::options;
+use common::{options, SharedBuffer};
 
 #[test]
 fn cache_problems_are_logged_by_the_store_only() {
@@ -64,37 +61,5 @@ fn cache_problems_are_logged_by_the_store_only() {
             .filter(|other| other.ends_with(message))
             .count();
         assert_eq!(repeats, 0, "logged more than once at WARN: {line}");
-    }
-}
-
-/// A log sink the test can read back.
-#[derive(Clone, Default)]
-struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl SharedBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-impl Write for SharedBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for SharedBuffer {
-    type Writer = SharedBuffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
     }
 }

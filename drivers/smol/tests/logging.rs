@@ -3,14 +3,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use autodiscover_scenarios::world::{soap_settings, Setup};
 use autodiscover_smol::{Client, Credentials};
 use base64::Engine as _;
 
-use common::{basic_protected, options, SESSION_COOKIE};
+use common::{basic_protected, options, SharedBuffer, SESSION_COOKIE};
 
 const PASSWORD: &str = "log-check-secret-91b2";
 const TOKEN: &str = "log-check-token-5e0a";
@@ -54,37 +51,5 @@ fn logs_contain_no_credentials() {
         base64::engine::general_purpose::STANDARD.encode(format!("alice@example.com:{PASSWORD}"));
     for secret in [PASSWORD, TOKEN, encoded.as_str(), SESSION_COOKIE] {
         assert!(!text.contains(secret), "the logs contain {secret:?}");
-    }
-}
-
-/// A log sink the test can read back.
-#[derive(Clone, Default)]
-struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl SharedBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-impl Write for SharedBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for SharedBuffer {
-    type Writer = SharedBuffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
     }
 }

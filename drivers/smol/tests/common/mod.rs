@@ -3,6 +3,9 @@
 // Each test file is its own crate and uses only some of these helpers.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use autodiscover_scenarios::world::{soap_settings, xml_response, SOAP_PATH};
 use autodiscover_scenarios::ScenarioRun;
 use autodiscover_smol::{CacheChoice, Options, Roots};
@@ -45,4 +48,36 @@ pub fn basic_protected() -> Handler {
                 .into()
         }
     })
+}
+
+/// A log sink the test can read back.
+#[derive(Clone, Default)]
+pub struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for SharedBuffer {
+    type Writer = SharedBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
