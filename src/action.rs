@@ -63,7 +63,7 @@ pub struct HttpRequest {
     pub credentials_allowed: bool,
 }
 
-/// What discovery remembers for a domain: the endpoint that answered, never a secret.
+/// The cache record of a domain: the endpoint that returned settings, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CacheEntry {

@@ -9,7 +9,7 @@ use std::fmt;
 
 use crate::settings::Settings;
 
-/// What one response says about the address that was asked for.
+/// The meaning of one response for the address in the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// The user's settings, with setting-level errors as warnings.
@@ -146,7 +146,7 @@ impl ErrorCode {
     }
 }
 
-/// Why a body is not a usable Autodiscover response.
+/// The reason a body is not a usable Autodiscover response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ResponseError {
@@ -173,7 +173,7 @@ pub enum ResponseError {
     /// The document has more elements, attributes or namespaces than the parser keeps.
     #[error("the document has more than {limit} {what}")]
     TooLarge {
-        /// What was counted: `elements`, `attributes` or `namespaces`.
+        /// The counted item: `elements`, `attributes` or `namespaces`.
         what: &'static str,
         /// The limit.
         limit: usize,

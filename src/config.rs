@@ -2,19 +2,19 @@
 
 use std::time::Duration;
 
-/// Most URL and address redirects followed in one discovery, together. Microsoft's POX
+/// Maximum number of URL and address redirects followed in one discovery, together. Microsoft's POX
 /// `RedirectUrl` reference and its GetUserSettings sample both stop after 10 hops.
 pub const MAX_REDIRECTS: usize = 10;
 
-/// Safety bound on the actions one discovery may emit. An estimate of the worst case inside the
-/// other limits: 11 addresses, each with a cache read and write, four candidates with an
-/// address lookup and three tries each, and eight SRV targets with a lookup and three tries,
-/// about 55 actions an address or 600 in all, plus the 10 redirects. Reaching the bound means a
-/// bug or a hostile world that the other limits missed.
+/// Safety bound on the actions one discovery may emit. It is an estimate of the worst case
+/// inside the other limits. Each of 11 addresses costs a cache read and write, four candidates
+/// with an address lookup and three tries each, and eight SRV targets with a lookup and three
+/// tries: about 55 actions an address, or 600 in all, plus the 10 redirects. Reaching the
+/// bound means a bug or a hostile world that the other limits missed.
 pub const MAX_ACTIONS: usize = 1024;
 
-/// Most SRV targets tried for one domain. Real Autodiscover SRV sets have one to three records;
-/// the cap keeps a hostile answer of thousands of records from multiplying the work.
+/// Maximum number of SRV targets tried for one domain. Real Autodiscover SRV sets have one to
+/// three records, and the cap keeps a hostile response of thousands of records from multiplying the work.
 pub const MAX_SRV_TARGETS: usize = 8;
 
 /// Most retries of one URL after `ServerBusy` or HTTP 503.
@@ -23,7 +23,7 @@ pub const MAX_BUSY_RETRIES: u32 = 2;
 /// First back-off after `ServerBusy` or 503 without `Retry-After`; it doubles per retry.
 pub const BUSY_BACKOFF: Duration = Duration::from_secs(1);
 
-/// Longest back-off taken from a `Retry-After` header; longer values are clamped so that one
+/// Maximum back-off taken from a `Retry-After` header. Longer values are clamped so that one
 /// busy server cannot stall the discovery.
 pub const MAX_BUSY_BACKOFF: Duration = Duration::from_secs(10);
 

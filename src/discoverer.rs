@@ -106,7 +106,7 @@ enum HostState {
     Failed(DnsError),
 }
 
-/// Failures that shape the final error when no candidate answers.
+/// Failures that shape the final error when no candidate succeeds.
 #[derive(Debug, Default)]
 struct Failures {
     /// The first user-level error (InvalidUser and the like), with its URL and address.
@@ -116,7 +116,7 @@ struct Failures {
     /// The first other server error (InternalServerError, NotFederated, unknown codes), with
     /// its URL.
     server_error: Option<(ServerError, String)>,
-    /// 401 answers to requests that carried credentials.
+    /// 401 responses to requests that carried credentials.
     challenges: Vec<Challenge>,
     /// The first host that answered 401 without credentials, or whose redirect was rejected
     /// for lack of trust, with the URL.

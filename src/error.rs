@@ -3,11 +3,11 @@
 use crate::answer::ServerError;
 use crate::trace::{Attempt, TraceLines};
 
-/// A URL that answered 401, with the schemes it offered.
+/// A URL that responded 401, with the schemes it offered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Challenge {
-    /// The URL that answered 401.
+    /// The URL that responded 401.
     pub url: String,
     /// The schemes of its `WWW-Authenticate` headers, in order.
     pub schemes: Vec<String>,
@@ -216,7 +216,7 @@ fn not_found_advice(trace: &[Attempt]) -> &'static str {
     } else if only_dns {
         "no candidate host resolved, so check the domain's DNS (the autodiscover host or the _autodiscover._tcp SRV record) and the resolver the driver uses"
     } else if timeouts {
-        "some candidates did not answer in time, so check the network or raise Config::request_timeout"
+        "some candidates did not respond in time, so check the network or raise Config::request_timeout"
     } else {
         "check the address and the domain's Autodiscover setup (the autodiscover host or the _autodiscover._tcp SRV record)"
     }

@@ -2,7 +2,7 @@
 //! [`Discoverer`](crate::Discoverer).
 //!
 //! IO failures are data here, in this crate's own small enums, so that every driver reports
-//! them the same way and the core never sees a runtime's error type.
+//! them the same way and the core never handles a runtime's error type.
 
 use std::net::IpAddr;
 
@@ -48,7 +48,7 @@ pub enum Event {
 }
 
 impl Event {
-    /// Returns the id of the action this event answers.
+    /// Returns the id of the action this event completes.
     pub fn id(&self) -> ActionId {
         match self {
             Event::HttpResponse { id, .. }
@@ -92,7 +92,7 @@ impl HttpResponse {
     }
 }
 
-/// Why an HTTP request got no response.
+/// The reason an HTTP request got no response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TransportError {
@@ -128,7 +128,7 @@ pub enum TransportError {
     Io(String),
 }
 
-/// Why a DNS lookup gave no usable answer.
+/// The reason a DNS lookup gave no usable result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum DnsError {
@@ -138,7 +138,7 @@ pub enum DnsError {
     /// The name exists but has no records of the requested type.
     #[error("no records")]
     NoRecords,
-    /// The resolver did not answer in time.
+    /// The resolver did not respond in time.
     #[error("DNS timed out")]
     Timeout,
     /// Any other resolver failure (SERVFAIL, refused, no nameserver reachable).

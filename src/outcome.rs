@@ -110,7 +110,7 @@ impl fmt::Display for Warning {
     }
 }
 
-/// What a successful discovery found.
+/// The result of a successful discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Discovery {
@@ -132,7 +132,7 @@ pub struct Discovery {
     pub server_version: Option<String>,
     /// Every setting returned.
     pub settings: Settings,
-    /// The Autodiscover endpoint that answered.
+    /// The Autodiscover endpoint that returned the settings.
     pub endpoint: Url,
     /// The flavour spoken.
     pub flavor: Flavor,

@@ -5,7 +5,7 @@ use std::fmt;
 use crate::answer::ServerError;
 use crate::event::{DnsError, TransportError};
 
-/// Which part of the protocol produced a candidate.
+/// The protocol step that produced a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -47,7 +47,7 @@ impl fmt::Display for Step {
     }
 }
 
-/// What happened to one request or lookup.
+/// The result of one request or lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -62,7 +62,7 @@ pub enum AttemptResult {
     Transport(TransportError),
     /// The request got no response before the per-request timeout.
     TimedOut,
-    /// The status was not one Autodiscover answers with.
+    /// The status is not one an Autodiscover endpoint responds with.
     HttpStatus {
         /// The status code.
         status: u16,
@@ -105,7 +105,7 @@ pub enum AttemptResult {
     RedirectRejected {
         /// The target as given.
         to: String,
-        /// Why it was rejected.
+        /// The reason for the rejection.
         reason: String,
     },
     /// The response redirected to another address.
@@ -117,12 +117,12 @@ pub enum AttemptResult {
     RedirectToSameAddress,
     /// The response carried settings.
     Settings,
-    /// The step 3 probe answered without a redirect.
+    /// The step 3 probe responded without a redirect.
     NoRedirect {
         /// The status code.
         status: u16,
     },
-    /// Discovery moved on before this request answered: another candidate's answer was taken
+    /// Discovery moved on before this request completed: another candidate's answer was taken
     /// (settings, or an address redirect that restarted discovery), or the deadline passed.
     Abandoned,
 }

@@ -15,7 +15,7 @@ use crate::trace::Step;
 pub(super) struct Candidate {
     /// The protocol step that produced it.
     pub step: Step,
-    /// Where it is.
+    /// The current state.
     pub state: State,
     /// When it was started, for the parallel stagger.
     pub started_at: Option<Instant>,
@@ -45,7 +45,7 @@ impl Candidate {
         }
     }
 
-    /// Returns whether it was started and has neither failed nor answered.
+    /// Returns whether it was started and has neither failed nor produced a decisive result.
     pub fn is_running(&self) -> bool {
         matches!(
             self.state,
@@ -57,7 +57,7 @@ impl Candidate {
     }
 }
 
-/// Where a candidate is.
+/// The state of a candidate.
 #[derive(Debug)]
 pub(super) enum State {
     /// Not started yet.
@@ -113,7 +113,7 @@ impl Next {
     }
 }
 
-/// An answer that can end the discovery.
+/// A response that can end the discovery.
 #[derive(Debug, Clone)]
 pub(super) enum Decisive {
     /// Settings from `endpoint`.
@@ -124,7 +124,7 @@ pub(super) enum Decisive {
         endpoint: Url,
         /// The authentication scheme the driver used.
         auth_scheme: Option<String>,
-        /// Whether the request was allowed credentials, which tells whether the endpoint is
+        /// Whether the request was allowed credentials, which shows whether the endpoint is
         /// trusted.
         trusted: bool,
     },

@@ -186,8 +186,8 @@ impl Discoverer {
             self.trusted_domains.push(domain);
         }
         self.addresses.push(email);
-        // Lookups still running belong to the abandoned candidates; forget them so that the new
-        // address's candidates ask again instead of waiting for an answer that is ignored.
+        // Lookups still running belong to the abandoned candidates, and their results will be
+        // ignored. Forgetting them makes the new address's candidates look the hosts up again.
         self.pending.clear();
         self.queue
             .retain(|action| matches!(action, Action::CachePut { .. }));

@@ -47,7 +47,7 @@ impl Discoverer {
         }
     }
 
-    /// Handles the answer to the step 3 GET: only a redirect to https is of use.
+    /// Handles the response to the step 3 GET, where only a redirect to https is of use.
     fn on_probe_response(&mut self, index: usize, url: &Url, response: &HttpResponse) {
         let location = response.header("Location");
         let (true, Some(location)) = (REDIRECT_STATUSES.contains(&response.status), location)
@@ -76,7 +76,7 @@ impl Discoverer {
         }
 
         // MS-OXWSADISC's indirect attempt uses only a target whose path is the POX endpoint; any
-        // other page (a web mail login, a portal) says nothing about Autodiscover.
+        // other page (a web mail login, a portal) is unrelated to Autodiscover.
         if !target.path().eq_ignore_ascii_case(Flavor::Pox.path()) {
             self.reject_redirect(
                 index,
@@ -136,7 +136,7 @@ impl Discoverer {
                 let host = host_of(url).unwrap_or_default();
                 self.failures.untrusted = Some((host, url.to_string()));
             }
-            // A rejected login says nothing against the cached endpoint itself.
+            // A rejected login is no evidence against the cached endpoint itself.
             self.candidates[index].purge_on_failure = false;
             self.record(
                 index,

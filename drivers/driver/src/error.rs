@@ -38,14 +38,14 @@ pub enum Error {
     InvalidCaFile {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
 
     /// No root certificate is trusted at all.
     #[error("no trusted root certificates: {reason}; choose Roots::WebPki or add a CA file with Options::ca_file")]
     NoRoots {
-        /// Why the root store is empty.
+        /// The reason the root store is empty.
         reason: String,
     },
 
@@ -58,7 +58,7 @@ pub enum Error {
     InvalidNameserver {
         /// The address as given.
         addr: SocketAddr,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: &'static str,
     },
 

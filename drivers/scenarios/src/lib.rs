@@ -147,7 +147,7 @@ impl fmt::Debug for ScenarioRun {
     }
 }
 
-/// Why a driver returned no discovery.
+/// The reason a driver returned no discovery.
 #[derive(Debug)]
 pub enum DriverError {
     /// The core's error: the discovery ran and failed.
@@ -165,7 +165,7 @@ impl fmt::Display for DriverError {
     }
 }
 
-/// What a driver returns for one run.
+/// The result a driver returns for one run.
 #[derive(Debug)]
 pub struct RunResult {
     /// The outcome.
@@ -187,7 +187,7 @@ pub trait DriverUnderTest {
 pub struct Scenario {
     /// The name, also the test name.
     pub name: &'static str,
-    /// What the scenario shows.
+    /// The behaviour the scenario demonstrates.
     pub description: &'static str,
     run: fn(&dyn DriverUnderTest),
 }
